@@ -1,0 +1,59 @@
+"""Conformed contract tables, built from the raw records each partition loaded."""
+
+import dagster as dg
+
+from assets.dms import OWNERS, RAW_KEYS
+from assets.sync import conform_partition
+from auterity_pipelines.conform import CONFORMERS
+from auterity_pipelines.partitions import rooftop_days, split_key
+from resources.dms.fleet import DmsFleet
+from resources.warehouse import Warehouse
+
+CORE_KEYS = {entity: dg.AssetKey(["core", table]) for entity, (table, _) in CONFORMERS.items()}
+_DESCRIPTIONS = {
+    "customers": "Customers by (dealership_id, customer_id).",
+    "vehicles": "Vehicles by (dealership_id, vin), with vin_valid and vin_model_year decoded from the VIN.",
+    "deals": "Vehicle sales and leases by (dealership_id, deal_id).",
+    "repair_orders": "Service repair orders by (dealership_id, ro_number).",
+    "repair_order_lines": "Repair-order lines by (dealership_id, ro_number, line_number): op code, complaint, cause, correction.",
+    "leads": "Sales leads by (dealership_id, lead_id).",
+}
+
+
+@dg.multi_asset(
+    name="conform",
+    specs=[
+        dg.AssetSpec(
+            key,
+            deps=[RAW_KEYS[entity]],
+            group_name="core",
+            kinds={"python", "sql"},
+            owners=OWNERS,
+            skippable=True,
+            description=_DESCRIPTIONS[entity] + " Records that cannot conform go to quarantine.",
+        )
+        for entity, key in CORE_KEYS.items()
+    ],
+    partitions_def=rooftop_days,
+    can_subset=True,
+)
+def conform(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse):
+    """Parse, validate and upsert one rooftop-day's raw records into the contract tables."""
+    dealership_id, day = split_key(context.partition_key)
+    timezone = dms.fleet().get(dealership_id).timezone
+    for entity, key in CORE_KEYS.items():
+        if key not in context.selected_asset_keys:
+            continue
+        stats = conform_partition(warehouse, entity, dealership_id, timezone, day)
+        context.log.info(
+            f"{entity}: {stats.rows} rows, {stats.quarantined} quarantined, {stats.released} released"
+        )
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "dealership": dealership_id,
+                "day": day.isoformat(),
+                "released_from_quarantine": stats.released,
+                **stats.metadata(),
+            },
+        )

@@ -1,0 +1,1 @@
+"""Auterity Pipelines: the dealership group's data platform, as a Dagster code location."""

@@ -1,0 +1,70 @@
+"""`auterity`: one entry point for what operators do outside the Dagster UI."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from auterity_pipelines.cli.dev import dev
+from auterity_pipelines.cli.simulator import dms_simulator
+from auterity_pipelines.cli.sync import sync
+
+
+@click.group()
+def cli():
+    """Auterity Pipelines: the dealership group's data platform."""
+
+
+@cli.group()
+def vin():
+    """Vehicle identification numbers."""
+
+
+@vin.command("decode")
+@click.argument("vins", nargs=-1, required=True)
+def vin_decode(vins):
+    """Print one JSON object per VIN; exit status 1 when any VIN is not valid."""
+    from auterity_pipelines.vin import decode
+
+    results = [decode(v) for v in vins]
+    for result in results:
+        click.echo(json.dumps(result.as_dict()))
+    if not all(r.valid for r in results):
+        raise SystemExit(1)
+
+
+@cli.group()
+def warehouse():
+    """The warehouse schema (Alembic migrations)."""
+
+
+@warehouse.command("upgrade")
+def warehouse_upgrade():
+    """Apply every pending migration to the warehouse."""
+    from resources.warehouse import warehouse_resource
+
+    before, after = warehouse_resource().upgrade()
+    click.echo(f"warehouse schema: {before or 'empty'} -> {after}")
+
+
+@warehouse.command("status")
+def warehouse_status():
+    """Say whether the warehouse is at the schema this code needs (exit 1 if not)."""
+    from resources.warehouse import migrate, warehouse_resource
+
+    engine = warehouse_resource().engine
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    click.echo(
+        f"warehouse {engine.url.render_as_string(hide_password=True)}: at {current or 'empty'}, code needs {head}"
+    )
+    if current != head:
+        raise SystemExit(1)
+
+
+cli.add_command(sync)
+cli.add_command(dms_simulator)
+cli.add_command(dev)
+
+if __name__ == "__main__":
+    cli()

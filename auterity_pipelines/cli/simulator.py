@@ -1,0 +1,89 @@
+"""`auterity dms-simulator`: the demo fleet's DMSs over HTTP, with faults on request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from tqdm import tqdm
+
+from auterity_pipelines.fleet import FleetError, load_fleet
+from auterity_pipelines.settings import fleet_path
+
+
+def write_fleet_extracts(days: int, settings, now: dt.datetime) -> int:
+    """Write the last `days` local days for every extract rooftop in the fleet (existing days are kept)."""
+    from pathlib import Path
+
+    from auterity_pipelines.simulator.data import RooftopDms
+    from auterity_pipelines.simulator.extract import write_extract
+
+    fleet = load_fleet(fleet_path())
+    jobs = [
+        (d, now.astimezone(d.tz).date() - dt.timedelta(days=n))
+        for d in fleet.dealerships
+        if d.dms.kind == "extract"
+        for n in range(1, days + 1)
+    ]
+    written = 0
+    for dealership, day in tqdm(jobs, desc="writing extracts", unit="day", disable=None):
+        if not (Path(dealership.dms.path) / day.isoformat() / "manifest.json").exists():
+            write_extract(
+                RooftopDms(dealership.id, settings),
+                dealership.id,
+                day,
+                dealership.timezone,
+                Path(dealership.dms.path),
+            )
+            written += 1
+    return written
+
+
+@click.command("dms-simulator")
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--now", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]), help="Freeze the clock (UTC).")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Record volume multiplier.")
+@click.option(
+    "--malformed-share", type=float, default=0.0, show_default=True, help="Share of records served broken."
+)
+@click.option("--bad-vin-share", type=float, default=0.03, show_default=True)
+@click.option("--rate-limit-every", type=int, default=0, help="Every Nth data request: 429 with Retry-After.")
+@click.option("--server-error-every", type=int, default=0, help="Every Nth data request: 500 or 503.")
+@click.option("--slow-every", type=int, default=0, help="Every Nth data request waits --slow-seconds.")
+@click.option("--slow-seconds", type=float, default=2.0, show_default=True)
+@click.option(
+    "--drop-every", type=int, default=0, help="Every Nth data request: connection dropped mid-page."
+)
+@click.option(
+    "--expire-token-every", type=int, default=0, help="Every Nth data request: token refused as expired."
+)
+@click.option("--token-ttl", type=int, default=3600, show_default=True, help="Token lifetime in seconds.")
+@click.option(
+    "--extract-days",
+    type=int,
+    default=0,
+    help="First write this many past days of extracts for the fleet's extract rooftops.",
+)
+def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extract_days, **faults):
+    """Serve the demo fleet's DMSs: Fortellis and Tekion styles, deterministic data, optional faults."""
+    import uvicorn
+
+    from auterity_pipelines.simulator.data import SimulatorSettings
+    from auterity_pipelines.simulator.server import Faults, Simulator
+
+    frozen = now.replace(tzinfo=dt.UTC) if now else None
+    settings = SimulatorSettings(
+        now=frozen, scale=scale, malformed_share=malformed_share, bad_vin_share=bad_vin_share
+    )
+    if extract_days:
+        try:
+            written = write_fleet_extracts(extract_days, settings, settings.current_time())
+        except FleetError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"wrote {written} extract day(s)")
+    simulator = Simulator(settings, Faults(**faults))
+    click.echo(
+        f"DMS simulator on http://{host}:{port} (Fortellis: /fortellis/v1/…, Tekion: /tekion/openapi/v4/…)"
+    )
+    uvicorn.run(simulator.app(), host=host, port=port, log_level="warning")

@@ -1,0 +1,106 @@
+"""`auterity sync`: DMS sync partitions run headlessly through Dagster, recorded in the instance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+
+import click
+from tqdm import tqdm
+
+from auterity_pipelines.fleet import Dealership, Fleet, FleetError, load_fleet
+from auterity_pipelines.jobs import sync_tags
+from auterity_pipelines.partitions import partition_key
+from auterity_pipelines.settings import fleet_path
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def plan(
+    fleet: Fleet, ids: tuple[str, ...], date, start, end, now: dt.datetime
+) -> list[tuple[Dealership, dt.date]]:
+    """The (rooftop, day) partitions a sync command asks for; by default each rooftop's local yesterday."""
+    try:
+        rooftops = [fleet.get(i) for i in ids] if ids else list(fleet.dealerships)
+    except FleetError as exc:
+        raise click.BadParameter(str(exc), param_hint="--dealership") from None
+    if date and (start or end):
+        raise click.UsageError("give --date or --start/--end, not both")
+    if bool(start) != bool(end):
+        raise click.UsageError("--start and --end go together")
+    if start and end < start:
+        raise click.UsageError(f"--end {end:%Y-%m-%d} is before --start {start:%Y-%m-%d}")
+    if date:
+        days = [date.date()]
+    elif start:
+        days = [start.date() + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    else:
+        return [(d, now.astimezone(d.tz).date() - dt.timedelta(days=1)) for d in rooftops]
+    return [(d, day) for d in rooftops for day in days]
+
+
+def _failure(result) -> str:
+    for event in result.all_events:
+        if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and event.event_specific_data:
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                return error.message.strip().splitlines()[-1]
+    return "the run failed; see it in the Dagster UI"
+
+
+@click.command()
+@click.option(
+    "--dealership", "ids", multiple=True, help="A rooftop id from the fleet file (repeatable); default all."
+)
+@click.option("--date", type=click.DateTime(["%Y-%m-%d"]), help="One local day.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First local day of a range.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day of a range (inclusive).")
+def sync(ids, date, start, end):
+    """Run DMS sync partitions through Dagster, then print rows per entity and rooftop."""
+    from auterity_pipelines.cli.instance import ensure_partitions, prepare_dagster_home, ready_warehouse
+    from auterity_pipelines.definitions import defs
+
+    try:
+        fleet = load_fleet(fleet_path())
+    except FleetError as exc:
+        raise click.ClickException(str(exc)) from None
+    partitions = plan(fleet, ids, date, start, end, dt.datetime.now(dt.UTC))
+    instance = prepare_dagster_home()
+    ready_warehouse()
+    ensure_partitions(instance, fleet)
+    job = defs.resolve_job_def("dms_sync_job")
+    started = time.perf_counter()
+    table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    failures = []
+    with tqdm(partitions, unit="partition", desc="syncing", disable=None) as bar:
+        for dealership, day in bar:
+            bar.set_postfix_str(f"{dealership.id} {day}")
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=partition_key(dealership.id, day),
+                run_config=QUIET,
+                tags=sync_tags(dealership.id, dealership.dms.endpoint),
+                raise_on_error=False,
+            )
+            if not result.success:
+                failures.append(f"{dealership.id} {day}: {_failure(result)} (run {result.run_id})")
+            for event in result.get_asset_materialization_events():
+                layer, name = event.asset_key.path
+                entity = name.removeprefix("raw_")
+                meta = event.materialization.metadata
+                row = table[(dealership.id, entity)]
+                row["raw" if layer == "dms" else "contract"] += meta["rows"].value
+                row["quarantined"] += meta["quarantined"].value
+    click.echo(f"\n{'rooftop':<22}{'entity':<22}{'raw rows':>10}{'contract rows':>15}{'quarantined':>13}")
+    for (rooftop, entity), row in sorted(table.items()):
+        contract = row["contract"] if entity != "appointments" else "-"
+        click.echo(f"{rooftop:<22}{entity:<22}{row['raw']:>10}{contract!s:>15}{row['quarantined']:>13}")
+    elapsed = time.perf_counter() - started
+    click.echo(
+        f"\n{len(partitions) - len(failures)} of {len(partitions)} partitions synced in {elapsed:.1f} s"
+    )
+    for failure in failures:
+        click.echo(f"failed: {failure}", err=True)
+    if failures:
+        raise SystemExit(1)

@@ -1,0 +1,19 @@
+"""The code location: every asset, job, schedule, sensor and resource, assembled in one place."""
+
+import dagster as dg
+
+from assets.core import conform
+from assets.dms import dms_sync
+from auterity_pipelines.jobs import dms_sync_job
+from resources.dms.fleet import dms_fleet_resource
+from resources.warehouse import warehouse_resource
+from sensors.fleet import fleet_partitions
+from sensors.schedules import nightly_dms_sync
+
+defs = dg.Definitions(
+    assets=[dms_sync, conform],
+    jobs=[dms_sync_job],
+    schedules=[nightly_dms_sync],
+    sensors=[fleet_partitions],
+    resources={"dms": dms_fleet_resource(), "warehouse": warehouse_resource()},
+)

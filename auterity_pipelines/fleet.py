@@ -1,0 +1,141 @@
+"""The fleet file: which rooftops exist, their time zones, and how to reach their DMS."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from auterity_pipelines.settings import auterity_home
+
+DMS_KINDS = ("extract", "fortellis", "tekion")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+# What each DMS kind needs besides `kind`; secrets are named by environment variable.
+_REQUIRED = {
+    "extract": ("path",),
+    "fortellis": ("base_url", "client_id_env", "client_secret_env", "subscription_id"),
+    "tekion": ("base_url", "app_id_env", "secret_key_env", "dealer_id"),
+}
+
+
+class FleetError(ValueError):
+    """The fleet file cannot be used; the message names the rooftop and the field."""
+
+
+@dataclass(frozen=True)
+class DmsConfig:
+    kind: str
+    path: str | None = None
+    base_url: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    subscription_id: str | None = None
+    app_id_env: str | None = None
+    secret_key_env: str | None = None
+    dealer_id: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """What one DMS connection is, for concurrency limits: the API base URL or the extract kind."""
+        return f"{self.kind}:{self.base_url}" if self.base_url else self.kind
+
+
+@dataclass(frozen=True)
+class Dealership:
+    id: str
+    name: str
+    timezone: str
+    dms: DmsConfig
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    dealerships: tuple[Dealership, ...] = field(default_factory=tuple)
+
+    @property
+    def ids(self) -> list[str]:
+        return [d.id for d in self.dealerships]
+
+    def get(self, dealership_id: str) -> Dealership:
+        for dealership in self.dealerships:
+            if dealership.id == dealership_id:
+                return dealership
+        raise FleetError(f"unknown dealership {dealership_id!r}; the fleet has {', '.join(self.ids)}")
+
+
+def parse_fleet(data: object, base_dir: Path | None = None) -> Fleet:
+    """Validate a parsed fleet document; relative extract paths are taken from `base_dir`."""
+    if not isinstance(data, dict) or not isinstance(data.get("dealerships"), list):
+        raise FleetError("the fleet file must be a mapping with a list under 'dealerships'")
+    seen: set[str] = set()
+    dealerships = []
+    for n, item in enumerate(data["dealerships"], start=1):
+        where = f"dealership #{n}"
+        if not isinstance(item, dict):
+            raise FleetError(f"{where}: expected a mapping")
+        dealership_id = str(item.get("id", ""))
+        if not _ID.match(dealership_id):
+            raise FleetError(f"{where}: id {dealership_id!r} must be lower-case letters, digits and dashes")
+        where = f"dealership {dealership_id!r}"
+        if dealership_id in seen:
+            raise FleetError(f"{where}: listed twice")
+        seen.add(dealership_id)
+        timezone = str(item.get("timezone", ""))
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise FleetError(f"{where}: unknown time zone {timezone!r}") from None
+        dms = item.get("dms")
+        if not isinstance(dms, dict) or dms.get("kind") not in DMS_KINDS:
+            raise FleetError(f"{where}: dms.kind must be one of {', '.join(DMS_KINDS)}")
+        unknown = set(dms) - {"kind", *DmsConfig.__dataclass_fields__}
+        if unknown:
+            raise FleetError(f"{where}: unknown dms field(s) {', '.join(sorted(unknown))}")
+        missing = [key for key in _REQUIRED[dms["kind"]] if not dms.get(key)]
+        if missing:
+            raise FleetError(f"{where}: a {dms['kind']} DMS needs {', '.join(missing)}")
+        if any(key.endswith("secret") or key == "password" for key in dms):
+            raise FleetError(
+                f"{where}: write secrets as *_env names of environment variables, never as values"
+            )
+        values = {key: str(value) for key, value in dms.items()}
+        if values.get("path"):
+            values["path"] = _resolve_path(values["path"], base_dir)
+        dealerships.append(
+            Dealership(
+                id=dealership_id,
+                name=str(item.get("name") or dealership_id),
+                timezone=timezone,
+                dms=DmsConfig(**values),
+            )
+        )
+    return Fleet(tuple(dealerships))
+
+
+def _resolve_path(raw: str, base_dir: Path | None) -> str:
+    # `{auterity_home}` lets the demo fleet keep its extracts with the other embedded stores.
+    path = Path(raw.replace("{auterity_home}", str(auterity_home())))
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    return str(path.resolve())
+
+
+def load_fleet(path: Path) -> Fleet:
+    """Read and validate the fleet file at `path`."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise FleetError(f"fleet file {path} does not exist (set AUTERITY_FLEET)") from None
+    except yaml.YAMLError as exc:
+        raise FleetError(f"fleet file {path} is not valid YAML: {exc}") from None
+    try:
+        return parse_fleet(data, base_dir=path.parent)
+    except FleetError as exc:
+        raise FleetError(f"{path}: {exc}") from None

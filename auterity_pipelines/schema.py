@@ -1,0 +1,192 @@
+"""The warehouse schema: the contract of ../shared/DESIGN.md, plus bookkeeping columns.
+
+Changes go through an Alembic migration (auterity_pipelines/migrations); a test checks that
+the migrations build exactly this schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from auterity_pipelines.records import ENTITIES
+
+metadata = MetaData()
+Payload = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _ts(name: str, nullable: bool = True) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+def _id(name: str) -> Column:
+    return Column(name, String(128), primary_key=True)
+
+
+Money = Numeric(12, 2)
+
+dealerships = Table(
+    "dealerships",
+    metadata,
+    _id("dealership_id"),
+    Column("name", String(200), nullable=False),
+    Column("dms_vendor", String(40)),
+    Column("timezone", String(64), nullable=False),
+)
+
+RAW_TABLES = {
+    entity: Table(
+        f"raw_{entity}",
+        metadata,
+        _id("dealership_id"),
+        _id("source_id"),
+        Column("payload", Payload, nullable=False),
+        _ts("source_modified_at", nullable=False),
+        _ts("synced_at", nullable=False),
+        Column("run_id", String(64), nullable=False),
+        # The partition whose load wrote the current version: what that partition's conform step reads.
+        Column("partition_day", Date, nullable=False),
+        Index(f"ix_raw_{entity}_partition", "dealership_id", "partition_day"),
+    )
+    for entity in ENTITIES
+}
+
+customers = Table(
+    "customers",
+    metadata,
+    _id("dealership_id"),
+    _id("customer_id"),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+    Column("postal_code", String(20)),
+    _ts("updated_at", nullable=False),
+)
+vehicles = Table(
+    "vehicles",
+    metadata,
+    _id("dealership_id"),
+    _id("vin"),
+    Column("vin_valid", Boolean, nullable=False),
+    Column("vin_model_year", Integer),
+    Column("model_year", Integer),
+    Column("make", String(60)),
+    Column("model", String(80)),
+    Column("trim", String(80)),
+    Column("mileage", Integer),
+    Column("stock_number", String(40)),
+    Column("status", String(40)),
+    Column("list_price", Money),
+    _ts("updated_at", nullable=False),
+    Column("source_id", String(128), nullable=False),
+)
+deals = Table(
+    "deals",
+    metadata,
+    _id("dealership_id"),
+    _id("deal_id"),
+    Column("customer_id", String(128)),
+    Column("vin", String(17)),
+    Column("deal_type", String(40)),
+    Column("sale_price", Money),
+    _ts("sold_at", nullable=False),
+    Column("lead_id", String(128)),
+    _ts("updated_at", nullable=False),
+)
+repair_orders = Table(
+    "repair_orders",
+    metadata,
+    _id("dealership_id"),
+    _id("ro_number"),
+    Column("customer_id", String(128)),
+    Column("vin", String(17)),
+    _ts("opened_at", nullable=False),
+    _ts("closed_at"),
+    Column("total_amount", Money),
+    Column("source_id", String(128), nullable=False),
+    _ts("updated_at", nullable=False),
+)
+repair_order_lines = Table(
+    "repair_order_lines",
+    metadata,
+    _id("dealership_id"),
+    _id("ro_number"),
+    Column("line_number", Integer, primary_key=True),
+    Column("op_code", String(20)),
+    Column("complaint", Text),
+    Column("cause", Text),
+    Column("correction", Text),
+    Column("labor_hours", Numeric(6, 2)),
+    Column("amount", Money),
+    _ts("updated_at", nullable=False),
+)
+leads = Table(
+    "leads",
+    metadata,
+    _id("dealership_id"),
+    _id("lead_id"),
+    Column("source", String(80)),
+    _ts("received_at", nullable=False),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+    Column("vehicle_year", Integer),
+    Column("vehicle_make", String(60)),
+    Column("vehicle_model", String(80)),
+    Column("vehicle_vin", String(17)),
+    Column("comments", Text),
+    _ts("updated_at", nullable=False),
+)
+quarantine = Table(
+    "quarantine",
+    metadata,
+    _id("entity"),
+    _id("dealership_id"),
+    _id("source_id"),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    _ts("first_seen_at", nullable=False),
+    _ts("last_seen_at", nullable=False),
+)
+
+CONFORMED_TABLES = {t.name: t for t in (customers, vehicles, deals, repair_orders, repair_order_lines, leads)}
+
+
+@dataclass(frozen=True)
+class UpsertSpec:
+    """How rows of a table are merged: on its key, never replacing a newer version with an older one."""
+
+    table: Table
+    version: str  # the DMS's modification time
+    changed: str | None = None  # a column that tells an equal-time row apart; None: rewrite equal-time rows
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.name for c in self.table.columns]
+
+    @property
+    def keys(self) -> list[str]:
+        return [c.name for c in self.table.primary_key.columns]
+
+
+UPSERTS = {
+    **{t.name: UpsertSpec(t, "source_modified_at", "payload") for t in RAW_TABLES.values()},
+    **{name: UpsertSpec(t, "updated_at") for name, t in CONFORMED_TABLES.items()},
+}

@@ -1,0 +1,1 @@
+"""The DMS simulator: a demo fleet's DMSs, deterministic and changing day by day, over real HTTP."""

@@ -1,0 +1,143 @@
+"""Bulk upserts per database: COPY into a staging table plus one set-based merge on PostgreSQL,
+batched INSERT … ON CONFLICT on SQLite. Both keep the newer version of a row, whatever the order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import Boolean, Date, DateTime, Engine, Numeric
+
+from auterity_pipelines.schema import UPSERTS, UpsertSpec, quarantine
+
+QUARANTINE_KEYS = ("entity", "dealership_id", "source_id")
+
+
+def _guard(spec: UpsertSpec, table: str) -> str:
+    newer = f"excluded.{spec.version} > {table}.{spec.version}"
+    if spec.changed is None:
+        return f"excluded.{spec.version} >= {table}.{spec.version}"
+    return f"{newer} OR (excluded.{spec.version} = {table}.{spec.version} AND excluded.{spec.changed} <> {table}.{spec.changed})"
+
+
+def _merge_sql(spec: UpsertSpec, source: str, placeholder: str | None = None) -> str:
+    name, cols, keys = spec.table.name, spec.columns, spec.keys
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
+    if placeholder:
+        select = f"VALUES ({', '.join([placeholder] * len(cols))})"
+    else:
+        # One row per key, the newest: ON CONFLICT may not touch a row twice in one statement.
+        select = (
+            f"SELECT DISTINCT ON ({', '.join(keys)}) {', '.join(cols)} FROM {source} "
+            f"ORDER BY {', '.join(keys)}, {spec.version} DESC"
+        )
+    return (
+        f"INSERT INTO {name} ({', '.join(cols)}) {select} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates} WHERE {_guard(spec, name)}"
+    )
+
+
+class SqliteBackend:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._adapters = {name: self._column_adapters(spec) for name, spec in UPSERTS.items()}
+
+    @staticmethod
+    def _column_adapters(spec: UpsertSpec) -> list:
+        def adapter(column):
+            if isinstance(column.type, DateTime):
+                # SQLAlchemy's own SQLite storage format, so reads come back as datetimes.
+                return lambda v: (
+                    v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if v is not None else None
+                )
+            if isinstance(column.type, Date):
+                return lambda v: v.isoformat() if v is not None else None
+            if isinstance(column.type, Numeric):
+                return lambda v: str(v) if v is not None else None
+            if isinstance(column.type, Boolean):
+                return lambda v: None if v is None else int(v)
+            if column.name == "payload":
+                return lambda v: v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+            return None
+
+        return [adapter(c) for c in spec.table.columns]
+
+    def _adapt(self, table: str, rows: Sequence[tuple]) -> list[tuple]:
+        adapters = self._adapters[table]
+        return [tuple(a(v) if a else v for a, v in zip(adapters, row)) for row in rows]
+
+    def upsert(self, table: str, rows: Sequence[tuple]) -> None:
+        spec = UPSERTS[table]
+        sql = _merge_sql(spec, "", placeholder="?")
+        with self.engine.begin() as conn:
+            conn.connection.driver_connection.executemany(sql, self._adapt(table, rows))
+
+    def quarantine(self, rows: Sequence[tuple]) -> None:
+        stamp = lambda v: v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731
+        sql = (
+            f"INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({', '.join(QUARANTINE_KEYS)}) "
+            "DO UPDATE SET reason = excluded.reason, payload = excluded.payload, last_seen_at = excluded.last_seen_at"
+        )
+        with self.engine.begin() as conn:
+            conn.connection.driver_connection.executemany(
+                sql, [(*r[:5], stamp(r[5]), stamp(r[6])) for r in rows]
+            )
+
+    def release(self, entity: str, dealership_id: str, source_ids: Sequence[str]) -> int:
+        with self.engine.begin() as conn:
+            cursor = conn.connection.driver_connection.executemany(
+                "DELETE FROM quarantine WHERE entity = ? AND dealership_id = ? AND source_id = ?",
+                [(entity, dealership_id, s) for s in source_ids],
+            )
+            return cursor.rowcount
+
+
+class PostgresBackend:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def _copy_merge(
+        self, table: str, rows: Sequence[tuple], merge_sql: str, columns: list[str], stage: str
+    ) -> None:
+        with self.engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                cur.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                )
+                with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(merge_sql)
+
+    def upsert(self, table: str, rows: Sequence[tuple]) -> None:
+        spec = UPSERTS[table]
+        stage = f"stage_{table}"
+        json_at = spec.columns.index("payload") if "payload" in spec.columns else None
+        if json_at is not None:
+            rows = [(*r[:json_at], _json(r[json_at]), *r[json_at + 1 :]) for r in rows]
+        self._copy_merge(table, rows, _merge_sql(spec, stage), spec.columns, stage)
+
+    def quarantine(self, rows: Sequence[tuple]) -> None:
+        cols = [c.name for c in quarantine.columns]
+        keys = ", ".join(QUARANTINE_KEYS)
+        merge = (
+            f"INSERT INTO quarantine SELECT DISTINCT ON ({keys}) * FROM stage_quarantine ORDER BY {keys} "
+            f"ON CONFLICT ({keys}) DO UPDATE SET reason = excluded.reason, payload = excluded.payload, "
+            "last_seen_at = excluded.last_seen_at"
+        )
+        self._copy_merge("quarantine", rows, merge, cols, "stage_quarantine")
+
+    def release(self, entity: str, dealership_id: str, source_ids: Sequence[str]) -> int:
+        with self.engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            cur = raw.execute(
+                "DELETE FROM quarantine WHERE entity = %s AND dealership_id = %s AND source_id = ANY(%s)",
+                (entity, dealership_id, list(source_ids)),
+            )
+            return cur.rowcount
+
+
+def _json(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
