@@ -46,7 +46,7 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
     selected = {key.path[-1].removeprefix("raw_") for key in context.selected_asset_keys}
     client = dms.client(dealership)
     loader = RawLoader(
-        warehouse, dealership_id, dealership.timezone, window, context.run_id, targets=selected
+        warehouse, dealership_id, dealership.timezone, window, context.run.run_id, targets=selected
     )
     context.log.info(
         f"{dealership_id} ({dealership.dms.kind}) {day}: window {window.start:%Y-%m-%d %H:%M} to "

@@ -2,14 +2,11 @@
 
 import dagster as dg
 
-from auterity_pipelines.partitions import rooftop_days
-
 # In process: the two steps of a sync run one after the other anyway, and a process per
 # step would cost more than most rooftop-days take to load.
 dms_sync_job = dg.define_asset_job(
     "dms_sync_job",
     selection=dg.AssetSelection.groups("dms_raw", "core"),
-    partitions_def=rooftop_days,
     executor_def=dg.in_process_executor,
     description="Sync one rooftop-day from its DMS into the raw and contract tables.",
 )

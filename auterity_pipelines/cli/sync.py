@@ -40,12 +40,16 @@ def plan(
     return [(d, day) for d in rooftops for day in days]
 
 
-def _failure(result) -> str:
+def failure_reason(result) -> str:
+    """Why a run failed, in the words of the step that failed (a Failure's description first)."""
     for event in result.all_events:
-        if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and event.event_specific_data:
-            error = getattr(event.event_specific_data, "error", None)
-            if error is not None:
-                return error.message.strip().splitlines()[-1]
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        data = event.event_specific_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        if data.error is not None:
+            return data.error.message.strip().splitlines()[-1]
     return "the run failed; see it in the Dagster UI"
 
 
@@ -84,7 +88,7 @@ def sync(ids, date, start, end):
                 raise_on_error=False,
             )
             if not result.success:
-                failures.append(f"{dealership.id} {day}: {_failure(result)} (run {result.run_id})")
+                failures.append(f"{dealership.id} {day}: {failure_reason(result)} (run {result.run_id})")
             for event in result.get_asset_materialization_events():
                 layer, name = event.asset_key.path
                 entity = name.removeprefix("raw_")

@@ -185,13 +185,13 @@ class Simulator:
         if isinstance(fault, Response):
             return fault
         stream = self.rooftop(subscription).stream(entity, start, end)
-        items = []
+        items, has_next = [], False
         for n, (_, record) in enumerate(stream):
             if n >= page * size:
+                has_next = True  # a record exists beyond this page
                 break
             if n >= (page - 1) * size:
                 items.append(to_fortellis(record))
-        has_next = len(items) == size and next(stream, None) is not None
         body = {"items": items, "paging": {"page": page, "pageSize": size, "hasNext": has_next}}
         return self._respond(body, fault, {"Request-Id": request_id})
 
@@ -218,13 +218,13 @@ class Simulator:
         if isinstance(fault, Response):
             return fault
         stream = self.rooftop(dealer).stream(entity, start, end, after=after)
-        data, last = [], None
+        data, last, more = [], None, False
         for position, record in stream:
             if len(data) == limit:
+                more = True  # a record exists beyond this page
                 break
             data.append(to_tekion(record))
             last = position
-        more = len(data) == limit and next(stream, None) is not None
         next_key = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if more else None
         return self._respond({"meta": {"status": "success", "nextFetchKey": next_key}, "data": data}, fault)
 

@@ -1,0 +1,60 @@
+"""Helpers the integration tests share: run a sync, compare the warehouse with the simulator's truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+from sqlalchemy import select
+
+from assets.core import conform
+from assets.dms import dms_sync
+from auterity_pipelines.partitions import partition_key
+from auterity_pipelines.records import content_checksum
+from auterity_pipelines.schema import RAW_TABLES, metadata
+from auterity_pipelines.simulator.data import RooftopDms, truth
+from resources.dms.fleet import DmsFleet
+from resources.dms.window import Window
+from resources.warehouse import Warehouse
+
+
+def sync(instance, fleet_file, warehouse: Warehouse, dealership_id: str, day: dt.date, page_size: int = 25):
+    return dg.materialize(
+        [dms_sync, conform],
+        resources={"dms": DmsFleet(fleet_file=str(fleet_file), page_size=page_size), "warehouse": warehouse},
+        partition_key=partition_key(dealership_id, day),
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def raw_payloads(warehouse: Warehouse, entity: str, dealership_id: str) -> list[dict]:
+    table = RAW_TABLES[entity]
+    with warehouse.engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(table.c.payload).where(table.c.dealership_id == dealership_id))]
+
+
+def expected(dms: RooftopDms, entity: str, timezone: str, days: list[dt.date]):
+    """What the warehouse must hold after syncing these days: truth per day window, merged."""
+    start = Window.local_day(min(days), timezone).start
+    end = Window.local_day(max(days), timezone).end
+    return truth(dms, entity, start, end)
+
+
+def snapshot(warehouse: Warehouse) -> dict[str, list[tuple]]:
+    """Every table's rows, sorted; quarantine's last_seen_at left out (it records the last sighting)."""
+    tables = {}
+    with warehouse.engine.connect() as conn:
+        for name, table in metadata.tables.items():
+            cols = [c for c in table.columns if c.name != "last_seen_at"]
+            rows = conn.execute(select(*cols)).all()
+            tables[name] = sorted((tuple(map(_comparable, row)) for row in rows), key=repr)
+    return tables
+
+
+def _comparable(value):
+    return repr(sorted(value.items())) if isinstance(value, dict) else value
+
+
+def checksum(records) -> tuple[int, str]:
+    return content_checksum(records)
