@@ -17,7 +17,9 @@ from auterity_pipelines.simulator.server import Faults, Simulator, serve_in_thre
 from resources.warehouse import Warehouse
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-POSTGRES_ADMIN_URL = os.environ.get("AUTERITY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "AUTERITY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 # The simulator's clock in tests: fixed, so every run sees the same DMS.
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 

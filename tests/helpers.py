@@ -31,7 +31,9 @@ def sync(instance, fleet_file, warehouse: Warehouse, dealership_id: str, day: dt
 def raw_payloads(warehouse: Warehouse, entity: str, dealership_id: str) -> list[dict]:
     table = RAW_TABLES[entity]
     with warehouse.engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(table.c.payload).where(table.c.dealership_id == dealership_id))]
+        return [
+            r[0] for r in conn.execute(select(table.c.payload).where(table.c.dealership_id == dealership_id))
+        ]
 
 
 def expected(dms: RooftopDms, entity: str, timezone: str, days: list[dt.date]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -62,9 +63,24 @@ def dev(port, simulator_port, extract_days):
             __import__("pathlib").Path(sys.executable).with_name("dagster")
         )
         click.echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops everything)")
-        subprocess.run([dagster, "dev", *target, "-h", "127.0.0.1", "-p", str(port)], check=False)
-    except KeyboardInterrupt:
-        pass
+        ui = subprocess.Popen([dagster, "dev", *target, "-h", "127.0.0.1", "-p", str(port)])
+        try:
+            ui.wait()
+        except KeyboardInterrupt:
+            stop(ui, first=signal.SIGINT)
     finally:
-        simulator.terminate()
-        simulator.wait(timeout=10)
+        stop(simulator, first=signal.SIGTERM, grace=10)
+
+
+def stop(process: subprocess.Popen, first: signal.Signals, grace: float = 60) -> None:
+    """Let a child stop its own children (Ctrl-C reached it too), asking again, then killing, if it will not."""
+    for nudge, wait in ((None, 10), (first, grace)):
+        if nudge is not None and process.poll() is None:
+            process.send_signal(nudge)
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    process.wait()

@@ -10,7 +10,7 @@ import click
 from auterity_pipelines.fleet import Fleet
 from auterity_pipelines.partitions import DEALERSHIPS
 from auterity_pipelines.settings import dagster_home, project_file
-from resources.warehouse import Warehouse, migrate, warehouse_resource
+from resources.warehouse import Warehouse, migrate, warehouse_now
 
 
 def prepare_dagster_home():
@@ -28,7 +28,7 @@ def prepare_dagster_home():
 
 def ready_warehouse() -> Warehouse:
     """The embedded warehouse is migrated on the spot; a server's must be upgraded on purpose."""
-    warehouse = warehouse_resource()
+    warehouse = warehouse_now()
     if os.environ.get("AUTERITY_WAREHOUSE_URL"):
         try:
             migrate.check(warehouse.engine)

@@ -42,18 +42,18 @@ def warehouse():
 @warehouse.command("upgrade")
 def warehouse_upgrade():
     """Apply every pending migration to the warehouse."""
-    from resources.warehouse import warehouse_resource
+    from resources.warehouse import warehouse_now
 
-    before, after = warehouse_resource().upgrade()
+    before, after = warehouse_now().upgrade()
     click.echo(f"warehouse schema: {before or 'empty'} -> {after}")
 
 
 @warehouse.command("status")
 def warehouse_status():
     """Say whether the warehouse is at the schema this code needs (exit 1 if not)."""
-    from resources.warehouse import migrate, warehouse_resource
+    from resources.warehouse import migrate, warehouse_now
 
-    engine = warehouse_resource().engine
+    engine = warehouse_now().engine
     current, head = migrate.current_revision(engine), migrate.head_revision()
     click.echo(
         f"warehouse {engine.url.render_as_string(hide_password=True)}: at {current or 'empty'}, code needs {head}"

@@ -14,7 +14,8 @@ from auterity_pipelines.jobs import sync_tags
 from auterity_pipelines.partitions import partition_key
 from auterity_pipelines.settings import fleet_path
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The run's own log stays in the instance (the UI shows it); the terminal gets the summary.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def plan(
@@ -88,7 +89,7 @@ def sync(ids, date, start, end):
                 raise_on_error=False,
             )
             if not result.success:
-                failures.append(f"{dealership.id} {day}: {failure_reason(result)} (run {result.run_id})")
+                failures.append(f"{failure_reason(result)} (run {result.run_id})")
             for event in result.get_asset_materialization_events():
                 layer, name = event.asset_key.path
                 entity = name.removeprefix("raw_")
@@ -96,7 +97,8 @@ def sync(ids, date, start, end):
                 row = table[(dealership.id, entity)]
                 row["raw" if layer == "dms" else "contract"] += meta["rows"].value
                 row["quarantined"] += meta["quarantined"].value
-    click.echo(f"\n{'rooftop':<22}{'entity':<22}{'raw rows':>10}{'contract rows':>15}{'quarantined':>13}")
+    if table:
+        click.echo(f"\n{'rooftop':<22}{'entity':<22}{'raw rows':>10}{'contract rows':>15}{'quarantined':>13}")
     for (rooftop, entity), row in sorted(table.items()):
         contract = row["contract"] if entity != "appointments" else "-"
         click.echo(f"{rooftop:<22}{entity:<22}{row['raw']:>10}{contract!s:>15}{row['quarantined']:>13}")

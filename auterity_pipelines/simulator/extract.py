@@ -18,26 +18,33 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def write_extract(dms: RooftopDms, dealership_id: str, day: dt.date, timezone: str, root: Path) -> Path:
+def write_extract(
+    dms: RooftopDms,
+    dealership_id: str,
+    day: dt.date,
+    timezone: str,
+    root: Path,
+    entities: tuple[str, ...] = ENTITIES,
+) -> Path:
     """Write `<root>/<day>/` with one CSV per entity and its manifest; the folder appears whole or not at all."""
     window = Window.local_day(day, timezone)
     folder = Path(root) / day.isoformat()
     staging = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    handles = {e: (staging / f"{e}.csv").open("w", newline="", encoding="utf-8") for e in ENTITIES}
+    handles = {e: (staging / f"{e}.csv").open("w", newline="", encoding="utf-8") for e in entities}
     writers = {e: csv.writer(h) for e, h in handles.items()}
-    rows = dict.fromkeys(ENTITIES, 0)
+    rows = dict.fromkeys(entities, 0)
     try:
-        for entity in ENTITIES:
+        for entity in entities:
             writers[entity].writerow(columns(entity))
-        for entity in ENTITIES:
+        for entity in entities:
             if entity == "repair_order_lines":
                 continue
             for _, record in dms.stream(entity, window.start, window.end):
                 writers[entity].writerow([_cell(record.get(c)) for c in columns(entity)])
                 rows[entity] += 1
-                for line in split_lines(record) if entity == "repair_orders" else ():
+                for line in split_lines(record) if "repair_order_lines" in writers else ():
                     writers["repair_order_lines"].writerow(
                         [_cell(line.get(c)) for c in columns("repair_order_lines")]
                     )
@@ -46,7 +53,7 @@ def write_extract(dms: RooftopDms, dealership_id: str, day: dt.date, timezone: s
         for handle in handles.values():
             handle.close()
     files = {}
-    for entity in ENTITIES:
+    for entity in entities:
         _, sha = file_digest(staging / f"{entity}.csv")
         files[f"{entity}.csv"] = {"rows": rows[entity], "sha256": sha}
     manifest = {"dealership_id": dealership_id, "date": day.isoformat(), "files": files}

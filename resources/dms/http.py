@@ -48,7 +48,8 @@ class RestDmsClient(ABC):
         self._token: str | None = None
         self._token_expires = 0.0
         self.requests = 0
-        self.http_seconds = 0.0
+        self.http_seconds = 0.0  # waiting for responses
+        self.json_seconds = 0.0  # decoding them
 
     def close(self) -> None:
         self.http.close()
@@ -95,7 +96,10 @@ class RestDmsClient(ABC):
                 response = self.http.request(
                     method, self.base_url + path, headers=sent, params=params, data=data
                 )
+                decoding = time.perf_counter()
+                self.http_seconds += decoding - started
                 body = response.json() if response.status_code < 300 else None
+                self.json_seconds += time.perf_counter() - decoding
             except (httpx.TransportError, ValueError) as exc:
                 # Dropped connections and truncated bodies are retried like a 503.
                 last = f"{type(exc).__name__}: {exc}"
@@ -111,8 +115,6 @@ class RestDmsClient(ABC):
                 if response.status_code not in RETRYABLE_STATUS:
                     raise DmsError(f"{what}: {last}: {response.text[:200]}")
                 delay = max(self.retry.backoff(attempt), _retry_after(response))
-            finally:
-                self.http_seconds += time.perf_counter() - started
             log.warning("%s failed (%s); retry %d in %.1fs", what, last, attempt + 1, delay)
             time.sleep(delay)
         raise DmsError(f"{what}: gave up after {self.retry.attempts} attempts; last error {last}")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 
 from auterity_pipelines.fleet import Fleet
 from auterity_pipelines.schema import RAW_TABLES, dealerships, metadata
-from auterity_pipelines.settings import embedded_warehouse_url
+from auterity_pipelines.settings import embedded_warehouse_url, warehouse_url
 from resources.warehouse import migrate
 from resources.warehouse.backends import PostgresBackend, SqliteBackend
 
@@ -48,7 +48,7 @@ class Warehouse(dg.ConfigurableResource):
     """Loads and reads the warehouse; every write is an idempotent upsert."""
 
     url: str
-    batch_size: int = 50_000
+    batch_size: int = 20_000  # rows per read and per upsert: bounds memory, not speed
 
     @property
     def engine(self) -> Engine:
@@ -133,6 +133,11 @@ class Warehouse(dg.ConfigurableResource):
 def _backend(url: str) -> SqliteBackend | PostgresBackend:
     engine = engine_for(url)
     return PostgresBackend(engine) if engine.dialect.name == "postgresql" else SqliteBackend(engine)
+
+
+def warehouse_now() -> Warehouse:
+    """The configured warehouse for code outside a Dagster run (the CLI), its URL read now."""
+    return Warehouse(url=warehouse_url())
 
 
 def warehouse_resource() -> Warehouse:

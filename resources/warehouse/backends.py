@@ -21,11 +21,13 @@ def _guard(spec: UpsertSpec, table: str) -> str:
     return f"{newer} OR (excluded.{spec.version} = {table}.{spec.version} AND excluded.{spec.changed} <> {table}.{spec.changed})"
 
 
-def _merge_sql(spec: UpsertSpec, source: str, placeholder: str | None = None) -> str:
+def _merge_sql(spec: UpsertSpec, source: str, placeholder: str | None = None, unique: bool = False) -> str:
     name, cols, keys = spec.table.name, spec.columns, spec.keys
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
     if placeholder:
         select = f"VALUES ({', '.join([placeholder] * len(cols))})"
+    elif unique:
+        select = f"SELECT {', '.join(cols)} FROM {source}"
     else:
         # One row per key, the newest: ON CONFLICT may not touch a row twice in one statement.
         select = (
@@ -117,7 +119,10 @@ class PostgresBackend:
         json_at = spec.columns.index("payload") if "payload" in spec.columns else None
         if json_at is not None:
             rows = [(*r[:json_at], _json(r[json_at]), *r[json_at + 1 :]) for r in rows]
-        self._copy_merge(table, rows, _merge_sql(spec, stage), spec.columns, stage)
+        # Sorting for DISTINCT ON is only needed when a batch holds a key twice; most never do.
+        key_at = [spec.columns.index(k) for k in spec.keys]
+        unique = len({tuple(r[i] for i in key_at) for r in rows}) == len(rows)
+        self._copy_merge(table, rows, _merge_sql(spec, stage, unique=unique), spec.columns, stage)
 
     def quarantine(self, rows: Sequence[tuple]) -> None:
         cols = [c.name for c in quarantine.columns]

@@ -40,7 +40,19 @@ def corpus_vins(corpus) -> list[dict]:
 
 
 def vehicle_row(n: int, vin: str) -> list[str]:
-    return [f"V{n}", "2026-11-16T15:00:00Z", vin, "", "Make", "Model", "", "100", f"S{n}", "in_stock", "25000"]
+    return [
+        f"V{n}",
+        "2026-11-16T15:00:00Z",
+        vin,
+        "",
+        "Make",
+        "Model",
+        "",
+        "100",
+        f"S{n}",
+        "in_stock",
+        "25000",
+    ]
 
 
 def failure_message(result) -> str:
@@ -49,7 +61,9 @@ def failure_message(result) -> str:
     return failure_reason(result)
 
 
-def test_corpus_vins_through_an_extract_decode_as_listed_and_as_the_cli_says(tmp_path, instance, warehouse, corpus):
+def test_corpus_vins_through_an_extract_decode_as_listed_and_as_the_cli_says(
+    tmp_path, instance, warehouse, corpus
+):
     rows = corpus_vins(corpus)
     write_day(tmp_path / "extracts", {"vehicles": [vehicle_row(n, r["vin"]) for n, r in enumerate(rows)]})
     fleet = write_fleet(tmp_path / "fleet.yaml", "http://127.0.0.1:9", extract_root=tmp_path / "extracts")
@@ -66,7 +80,10 @@ def test_corpus_vins_through_an_extract_decode_as_listed_and_as_the_cli_says(tmp
         assert got.vin_valid is (row["check_digit_valid"] == "True"), row["vin"]
         if row["model_year"]:
             assert got.vin_model_year in {int(y) for y in row["model_year"].split("|")}, row["vin"]
-        assert (got.vin_valid, got.vin_model_year) == (cli_says[row["vin"]]["valid"], cli_says[row["vin"]]["model_year"])
+        assert (got.vin_valid, got.vin_model_year) == (
+            cli_says[row["vin"]]["valid"],
+            cli_says[row["vin"]]["model_year"],
+        )
 
 
 @pytest.mark.parametrize(
@@ -99,5 +116,5 @@ def test_a_ragged_row_is_quarantined_with_its_line_and_the_rest_load(tmp_path, i
     assert sync(instance, fleet, warehouse, ROOFTOP, DAY).success
     assert warehouse.count("vehicles", ROOFTOP) == 1
     with warehouse.engine.connect() as conn:
-        (source_id, reason), = conn.execute(select(quarantine.c.source_id, quarantine.c.reason)).all()
+        ((source_id, reason),) = conn.execute(select(quarantine.c.source_id, quarantine.c.reason)).all()
     assert (source_id, reason) == ("V2", "vehicles.csv row 3 has 7 fields, the header has 11")

@@ -22,7 +22,10 @@ def contents(warehouse: Warehouse) -> dict:
     tables = snapshot(warehouse)
     keep = {name: [i for i, c in enumerate(c for c in t.columns if c.name != "last_seen_at") if c.name not in BOOKKEEPING]
             for name, t in metadata.tables.items()}  # fmt: skip
-    return {name: sorted((tuple(row[i] for i in keep[name]) for row in rows), key=repr) for name, rows in tables.items()}
+    return {
+        name: sorted((tuple(row[i] for i in keep[name]) for row in rows), key=repr)
+        for name, rows in tables.items()
+    }
 
 
 def test_incremental_sync_then_reruns_and_backfills_change_nothing(tmp_path, instance, new_warehouse):

@@ -48,5 +48,7 @@ def test_a_faulty_dms_syncs_to_exactly_its_records(tmp_path, instance, warehouse
         faults = truth.raw_faults | truth.conform_faults
         assert held.get(entity, set()) == faults, entity
         if entity in CONFORMED_TABLES:
-            assert warehouse.count(entity, dealership_id) == len(truth.records) - len(truth.conform_faults), entity
+            assert warehouse.count(entity, dealership_id) == len(truth.records) - len(truth.conform_faults), (
+                entity
+            )
     assert held, "the fault options should have produced some malformed records"

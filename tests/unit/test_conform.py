@@ -20,8 +20,14 @@ def test_a_time_without_offset_is_the_rooftops_local_time():
     [
         ({"modified_at": "2026-01-01T00:00:00Z"}, "source_id is missing"),
         ({"source_id": "X1"}, "modified_at is missing"),
-        ({"source_id": "X1", "modified_at": "2026-13-45T99:00:00"}, "modified_at '2026-13-45T99:00:00' is not an ISO 8601 time"),
-        ({"source_id": "X1", "modified_at": "2026-01-01", MALFORMED_KEY: "row 7 has 3 fields"}, "row 7 has 3 fields"),
+        (
+            {"source_id": "X1", "modified_at": "2026-13-45T99:00:00"},
+            "modified_at '2026-13-45T99:00:00' is not an ISO 8601 time",
+        ),
+        (
+            {"source_id": "X1", "modified_at": "2026-01-01", MALFORMED_KEY: "row 7 has 3 fields"},
+            "row 7 has 3 fields",
+        ),
     ],
 )
 def test_a_record_that_cannot_be_placed_says_why(record, reason):
@@ -33,7 +39,12 @@ def test_a_record_that_cannot_be_placed_says_why(record, reason):
 def test_a_vehicle_keeps_a_bad_vin_and_marks_it():
     row = vehicle("d", {"source_id": "V1", "modified_at": "2026-01-01T00:00:00Z", "vin": "5fnyf5h50hb011946",
                         "model_year": "", "mileage": "12", "list_price": "31,999.00"}, CHICAGO)  # fmt: skip
-    assert (row["vin"], row["vin_valid"], row["vin_model_year"], row["model_year"]) == ("5FNYF5H50HB011946", False, 2017, 2017)
+    assert (row["vin"], row["vin_valid"], row["vin_model_year"], row["model_year"]) == (
+        "5FNYF5H50HB011946",
+        False,
+        2017,
+        2017,
+    )
     assert row["list_price"] == Decimal("31999.00")
 
 
@@ -41,7 +52,16 @@ def test_a_vehicle_without_a_vin_or_with_unreadable_mileage_is_refused():
     with pytest.raises(RecordError, match="vin is missing"):
         vehicle("d", {"source_id": "V1", "modified_at": "2026-01-01T00:00:00Z", "vin": " "}, CHICAGO)
     with pytest.raises(RecordError, match="mileage 'unknown' is not a whole number"):
-        vehicle("d", {"source_id": "V1", "modified_at": "2026-01-01T00:00:00Z", "vin": "1J9RP1A36A1644345", "mileage": "unknown"}, CHICAGO)
+        vehicle(
+            "d",
+            {
+                "source_id": "V1",
+                "modified_at": "2026-01-01T00:00:00Z",
+                "vin": "1J9RP1A36A1644345",
+                "mileage": "unknown",
+            },
+            CHICAGO,
+        )
 
 
 def test_a_repair_order_closed_before_it_opened_is_refused():
@@ -59,4 +79,8 @@ def test_line_amounts_may_be_negative_but_hours_may_not():
 
 def test_a_lead_needs_a_readable_received_at():
     with pytest.raises(RecordError, match="received_at 'yesterday' is not an ISO 8601 time"):
-        lead("d", {"source_id": "L1", "modified_at": "2026-01-01T00:00:00Z", "received_at": "yesterday"}, CHICAGO)
+        lead(
+            "d",
+            {"source_id": "L1", "modified_at": "2026-01-01T00:00:00Z", "received_at": "yesterday"},
+            CHICAGO,
+        )

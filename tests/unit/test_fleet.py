@@ -41,7 +41,9 @@ def test_a_rooftop_listed_twice_is_refused():
 
 
 def test_relative_extract_paths_are_taken_from_the_fleet_file(tmp_path):
-    fleet = parse_fleet({"dealerships": [rooftop(dms={"kind": "extract", "path": "extracts/a"})]}, base_dir=tmp_path)
+    fleet = parse_fleet(
+        {"dealerships": [rooftop(dms={"kind": "extract", "path": "extracts/a"})]}, base_dir=tmp_path
+    )
     assert fleet.dealerships[0].dms.path == str(tmp_path / "extracts" / "a")
 
 

@@ -21,8 +21,12 @@ def test_records_change_day_by_day():
     earlier = RooftopDms("r1", SimulatorSettings(now=dt.datetime(2026, 11, 10, 23, tzinfo=dt.UTC)))
     later = RooftopDms("r1", SimulatorSettings(now=NOW))
     before = {r["source_id"]: r for r in records(earlier, "vehicles")}
-    after = {r["source_id"]: r for r in records(later, "vehicles", (dt.datetime(2026, 11, 10, tzinfo=dt.UTC), NOW))}
-    updated = [sid for sid in before if sid in after and after[sid]["modified_at"] > before[sid]["modified_at"]]
+    after = {
+        r["source_id"]: r for r in records(later, "vehicles", (dt.datetime(2026, 11, 10, tzinfo=dt.UTC), NOW))
+    }
+    updated = [
+        sid for sid in before if sid in after and after[sid]["modified_at"] > before[sid]["modified_at"]
+    ]
     assert updated, "some of the day's vehicles must change later"
     assert any(after[sid] != before[sid] for sid in updated)
 
@@ -39,7 +43,9 @@ def test_repair_orders_arrive_late_and_vins_are_mostly_valid():
     month = (dt.datetime(2026, 10, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
     orders = records(dms, "repair_orders", month)
     assert any(r["opened_at"][:10] < r["modified_at"][:10] for r in orders)
-    assert all(r["lines"] and all(line["complaint"] and line["op_code"] for line in r["lines"]) for r in orders)
+    assert all(
+        r["lines"] and all(line["complaint"] and line["op_code"] for line in r["lines"]) for r in orders
+    )
     vehicles = records(dms, "vehicles", month)
     bad = [v for v in vehicles if not vin.decode(v["vin"]).valid]
     assert 0 < len(bad) < 0.15 * len(vehicles)
@@ -77,6 +83,8 @@ def test_pages_cover_a_window_exactly_whatever_the_page_size():
         for size in (1, len(want) - 1, len(want), len(want) + 1):
             for client in (FortellisClient(url, "demo-client", "demo-client-secret", "r1", page_size=size),
                            TekionClient(url, "demo-app", "demo-app-secret", "r1", page_size=size)):  # fmt: skip
-                got = sorted(r["source_id"] for batch in client.batches("appointments", window) for r in batch)
+                got = sorted(
+                    r["source_id"] for batch in client.batches("appointments", window) for r in batch
+                )
                 assert got == want, (type(client).__name__, size)
         assert httpx.get(f"{url}/fortellis/v1/appointments").status_code == 400

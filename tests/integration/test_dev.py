@@ -1,0 +1,77 @@
+"""`auterity dev` as a user runs it: UI and daemon up, a run launched through GraphQL succeeds,
+and Ctrl-C leaves nothing running."""
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from dagster import DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
+
+from tests.conftest import write_fleet
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def session_processes(session: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getsid(int(pid)) == session:
+                found.append(int(pid))
+        except (ProcessLookupError, PermissionError):
+            pass
+    return found
+
+
+@pytest.mark.slow
+def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl_c(tmp_path):
+    ui_port, sim_port = free_port(), free_port()
+    fleet = write_fleet(
+        tmp_path / "fleet.yaml", f"http://127.0.0.1:{sim_port}", extract_root=tmp_path / "extracts"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTERITY_", "DAGSTER_"))}
+    env.update(AUTERITY_HOME=str(tmp_path / "home"), AUTERITY_FLEET=str(fleet))
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "auterity_pipelines.cli.main", "dev", "--port", str(ui_port),
+         "--simulator-port", str(sim_port), "--extract-days", "2"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{ui_port}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert dev.poll() is None and time.monotonic() < deadline, "the UI did not come up"
+            time.sleep(1)
+        client = DagsterGraphQLClient("127.0.0.1", port_number=ui_port)
+        day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).date().isoformat()
+        run_id = client.submit_job_execution(
+            "dms_sync_job", tags={"dagster/partition": f"{day}|harbor-kia", "dagster/partition/dealership": "harbor-kia",
+                                  "dagster/partition/day": day},
+        )  # fmt: skip
+        while (status := client.get_run_status(run_id)) not in (
+            DagsterRunStatus.SUCCESS,
+            DagsterRunStatus.FAILURE,
+        ):
+            assert time.monotonic() < deadline + 120, f"the run is still {status}"
+            time.sleep(1)
+        assert status == DagsterRunStatus.SUCCESS
+    finally:
+        os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        dev.wait(timeout=120)
+    time.sleep(2)
+    assert session_processes(dev.pid) == [], "processes outlived Ctrl-C"
