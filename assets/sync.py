@@ -30,6 +30,13 @@ class LoadStats:
     seconds: float = 0.0
     reasons: Counter = field(default_factory=Counter)  # quarantined records by the field at fault
 
+    def quarantine(self, error: RecordError) -> str:
+        """Count one quarantined record; returns its reason."""
+        reason = str(error)
+        self.quarantined += 1
+        self.reasons[reason.split(" ", 1)[0]] += 1
+        return reason
+
     def metadata(self) -> dict:
         top = ", ".join(f"{field} ×{n}" for field, n in self.reasons.most_common(5))
         return {
@@ -42,12 +49,12 @@ class LoadStats:
 
 def quarantine_row(entity: str, dealership_id: str, record: dict, reason: str, now: dt.datetime) -> tuple:
     payload = canonical_json(record)
-    source_id = str(record.get("source_id") or "") or f"unidentified:{hash_text(payload)}"
+    # A record without an id is keyed by its content, so a rerun finds the same quarantine row.
+    source_id = (
+        str(record.get("source_id") or "")
+        or f"unidentified:{hashlib.sha256(payload.encode()).hexdigest()[:24]}"
+    )
     return (entity, dealership_id, source_id[:128], reason, payload, now, now)
-
-
-def hash_text(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:24]
 
 
 class RawLoader:
@@ -74,14 +81,9 @@ class RawLoader:
         """Load every batch; repair orders that carry their lines also load raw_repair_order_lines."""
         for batch in batches:
             started = time.perf_counter()
-            lines = (
-                [line for record in batch for line in split_lines(record)]
-                if entity == "repair_orders"
-                else []
-            )
             self._load_batch(entity, batch)
             if any(NESTED_LINES_KEY in record for record in batch):
-                self._load_batch("repair_order_lines", lines)
+                self._load_batch("repair_order_lines", [line for r in batch for line in split_lines(r)])
             self.stats[entity].seconds += time.perf_counter() - started
             if progress:
                 progress(entity, len(batch))
@@ -97,23 +99,16 @@ class RawLoader:
             try:
                 source_id, modified = raw_key(record, self.tz)
             except RecordError as exc:
-                bad.append(quarantine_row(entity, self.dealership_id, record, str(exc), now))
-                stats.reasons[str(exc).split(" ", 1)[0]] += 1
+                bad.append(quarantine_row(entity, self.dealership_id, record, stats.quarantine(exc), now))
                 continue
             rows.append((self.dealership_id, source_id, record, modified, now, self.run_id, self.window.day))
         self.warehouse.upsert(UPSERTS[f"raw_{entity}"].table.name, rows)
         self.warehouse.quarantine(bad)
         stats.rows += len(rows)
-        stats.quarantined += len(bad)
 
 
 def conform_partition(
-    warehouse: Warehouse,
-    entity: str,
-    dealership_id: str,
-    timezone: str,
-    day: dt.date,
-    progress: Progress | None = None,
+    warehouse: Warehouse, entity: str, dealership_id: str, timezone: str, day: dt.date
 ) -> LoadStats:
     """Build contract rows from the raw records this partition loaded; quarantine what will not conform."""
     table, build = CONFORMERS[entity]
@@ -128,8 +123,7 @@ def conform_partition(
             try:
                 row = build(dealership_id, record, tz)
             except RecordError as exc:
-                bad.append(quarantine_row(entity, dealership_id, record, str(exc), now))
-                stats.reasons[str(exc).split(" ", 1)[0]] += 1
+                bad.append(quarantine_row(entity, dealership_id, record, stats.quarantine(exc), now))
                 continue
             rows.append(tuple(row[c] for c in columns))
             loaded.append(record["source_id"])
@@ -137,8 +131,5 @@ def conform_partition(
         warehouse.quarantine(bad)
         stats.released += warehouse.release(entity, dealership_id, loaded)
         stats.rows += len(rows)
-        stats.quarantined += len(bad)
-        if progress:
-            progress(entity, len(batch))
     stats.seconds = time.perf_counter() - started
     return stats

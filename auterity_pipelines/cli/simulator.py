@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import click
 from tqdm import tqdm
@@ -11,7 +13,7 @@ from auterity_pipelines.fleet import FleetError, load_fleet
 from auterity_pipelines.settings import fleet_path
 
 
-def write_fleet_extracts(days: int, settings, now: dt.datetime) -> int:
+def write_fleet_extracts(days: int, settings, now: dt.datetime, progress: bool = True) -> int:
     """Write the last `days` local days for every extract rooftop in the fleet (existing days are kept)."""
     from pathlib import Path
 
@@ -26,7 +28,9 @@ def write_fleet_extracts(days: int, settings, now: dt.datetime) -> int:
         for n in range(1, days + 1)
     ]
     written = 0
-    for dealership, day in tqdm(jobs, desc="writing extracts", unit="day", disable=None):
+    for dealership, day in tqdm(
+        jobs, desc="writing extracts", unit="day", disable=None if progress else True
+    ):
         if not (Path(dealership.dms.path) / day.isoformat() / "manifest.json").exists():
             write_extract(
                 RooftopDms(dealership.id, settings),
@@ -37,6 +41,15 @@ def write_fleet_extracts(days: int, settings, now: dt.datetime) -> int:
             )
             written += 1
     return written
+
+
+def keep_writing_extracts(days: int, settings, every: float = 300) -> None:
+    while True:
+        time.sleep(every)
+        try:
+            write_fleet_extracts(days, settings, settings.current_time(), progress=False)
+        except Exception as exc:  # a bad fleet edit must not stop the API
+            click.echo(f"extract writer: {exc}", err=True)
 
 
 @click.command("dms-simulator")
@@ -82,6 +95,8 @@ def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extrac
         except FleetError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"wrote {written} extract day(s)")
+        # A DMS drops each finished day's extract after its midnight; so does the simulator.
+        threading.Thread(target=keep_writing_extracts, args=(extract_days, settings), daemon=True).start()
     simulator = Simulator(settings, Faults(**faults))
     click.echo(
         f"DMS simulator on http://{host}:{port} (Fortellis: /fortellis/v1/…, Tekion: /tekion/openapi/v4/…)"
