@@ -74,6 +74,9 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
         raise dg.Failure(f"{dealership_id} {day}: {exc}") from exc
     finally:
         client.close()
+    retries = ", ".join(f"{cause} ×{n}" for cause, n in getattr(client, "retries", {}).items())
+    if retries:
+        context.log.warning(f"the DMS needed retries: {retries}")
     for entity in ENTITIES:
         if entity in selected:
             stats = loader.stats.get(entity)
@@ -81,6 +84,7 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
                 "dealership": dealership_id,
                 "day": day.isoformat(),
                 "dms": dealership.dms.kind,
+                "dms_retries": retries or "none",
                 **(stats.metadata() if stats else {"rows": 0, "quarantined": 0}),
             }
             yield dg.MaterializeResult(asset_key=RAW_KEYS[entity], metadata=metadata)

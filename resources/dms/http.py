@@ -6,6 +6,7 @@ import logging
 import random
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ class RestDmsClient(ABC):
         self._token: str | None = None
         self._token_expires = 0.0
         self.requests = 0
+        self.retries: Counter[str] = Counter()  # by cause: "ReadTimeout", "HTTP 429", …
         self.http_seconds = 0.0  # waiting for responses
         self.json_seconds = 0.0  # decoding them
 
@@ -101,20 +103,22 @@ class RestDmsClient(ABC):
                 body = response.json() if response.status_code < 300 else None
                 self.json_seconds += time.perf_counter() - decoding
             except (httpx.TransportError, ValueError) as exc:
-                # Dropped connections and truncated bodies are retried like a 503.
-                last = f"{type(exc).__name__}: {exc}"
+                # Dropped connections, timeouts and truncated bodies are retried like a 503.
+                cause, last = type(exc).__name__, f"{type(exc).__name__}: {exc}"
                 delay = self.retry.backoff(attempt)
             else:
                 self.requests += 1
                 if body is not None:
                     return body
-                last = f"HTTP {response.status_code}"
+                cause = last = f"HTTP {response.status_code}"
                 if response.status_code == 401 and auth:
+                    self.retries[cause] += 1
                     force_token = True
                     continue
                 if response.status_code not in RETRYABLE_STATUS:
                     raise DmsError(f"{what}: {last}: {response.text[:200]}")
                 delay = max(self.retry.backoff(attempt), _retry_after(response))
+            self.retries[cause] += 1
             log.warning("%s failed (%s); retry %d in %.1fs", what, last, attempt + 1, delay)
             time.sleep(delay)
         raise DmsError(f"{what}: gave up after {self.retry.attempts} attempts; last error {last}")
