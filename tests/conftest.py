@@ -80,11 +80,6 @@ def postgres_url(postgres_databases) -> str:
     return postgres_databases.create()
 
 
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'warehouse.db'}"
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def new_warehouse(request, tmp_path):
     """Makes migrated, empty warehouses on one backend (each parameter runs the test on one)."""

@@ -48,6 +48,20 @@ def warehouse_upgrade():
     click.echo(f"warehouse schema: {before or 'empty'} -> {after}")
 
 
+@warehouse.command("revise")
+@click.argument("message")
+def warehouse_revise(message):
+    """Write a new migration from what schema.py adds to an up-to-date warehouse (developers)."""
+    from resources.warehouse import migrate, warehouse_now
+
+    engine = warehouse_now().engine
+    try:
+        migrate.check(engine)
+    except migrate.SchemaOutOfDate as exc:
+        raise click.ClickException(f"{exc}, then revise") from None
+    migrate.revise(engine, message)
+
+
 @warehouse.command("status")
 def warehouse_status():
     """Say whether the warehouse is at the schema this code needs (exit 1 if not)."""
