@@ -2,6 +2,7 @@
 with exactly the simulator's records, no duplicates, no gaps; bad records are quarantined, not lost."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -52,3 +53,30 @@ def test_a_faulty_dms_syncs_to_exactly_its_records(tmp_path, instance, warehouse
                 entity
             )
     assert held, "the fault options should have produced some malformed records"
+    assert_contract_values(warehouse, dms, dealership_id)
+
+
+def assert_contract_values(warehouse, dms, dealership_id: str) -> None:
+    """Contract rows carry the simulator's values (compared with what it served, not via conform)."""
+    tz = ROOFTOPS[dealership_id]
+    orders = expected(dms, "repair_orders", tz, DAYS)
+    want = {r["ro_number"]: (r["vin"], Decimal(str(r["total_amount"])), r["customer_source_id"])
+            for r in orders.records if r["source_id"] not in orders.conform_faults}  # fmt: skip
+    table = CONFORMED_TABLES["repair_orders"]
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(select(table.c.ro_number, table.c.vin, table.c.total_amount, table.c.customer_id)
+                            .where(table.c.dealership_id == dealership_id)).all()  # fmt: skip
+    assert {
+        r.ro_number: (r.vin, Decimal(str(r.total_amount)).quantize(Decimal("0.01")), r.customer_id)
+        for r in rows
+    } == {k: (vin, amount.quantize(Decimal("0.01")), customer) for k, (vin, amount, customer) in want.items()}
+    vehicles = expected(dms, "vehicles", tz, DAYS)
+    served = [r for r in vehicles.records if r["source_id"] not in vehicles.conform_faults]
+    table = CONFORMED_TABLES["vehicles"]
+    with warehouse.engine.connect() as conn:
+        rows = {r.vin: r for r in conn.execute(select(table).where(table.c.dealership_id == dealership_id))}
+    assert {r.vin: (r.mileage, r.make) for r in rows.values()} == {
+        v["vin"]: (v["mileage"], v["make"]) for v in served
+    }
+    stated = {v["vin"]: v["model_year"] for v in served if v["model_year"]}
+    assert stated and {vin: rows[vin].model_year for vin in stated} == stated
