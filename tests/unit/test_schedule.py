@@ -83,3 +83,30 @@ def test_the_fleet_sensor_keeps_partitions_in_step_with_the_file(tmp_path, monke
         result = fleet_partitions(dg.build_sensor_context(instance=instance))
         adds, deletes = result.dynamic_partitions_requests
         assert (adds.partition_keys, deletes.partition_keys) == (["c-three"], ["a-one"])
+
+
+@pytest.mark.parametrize(
+    ("tick", "day"),
+    [
+        # Spring forward: the tick just after Chicago's midnight (06:00 UTC, still CST) asks for Mar 7.
+        (dt.datetime(2026, 3, 8, 6, 15, tzinfo=UTC), "2026-03-07"),
+        # The next night midnight comes at 05:00 UTC (CDT): the 05:15 tick already asks for Mar 8.
+        (dt.datetime(2026, 3, 9, 5, 15, tzinfo=UTC), "2026-03-08"),
+        # Fall back: Nov 1 has 25 hours; the 05:15 UTC tick on Nov 2 is still Nov 1, 23:15 local.
+        (dt.datetime(2026, 11, 2, 5, 15, tzinfo=UTC), "2026-10-31"),
+        (dt.datetime(2026, 11, 2, 6, 15, tzinfo=UTC), "2026-11-01"),
+    ],
+)
+def test_the_schedule_follows_a_rooftops_midnight_across_dst(tmp_path, monkeypatch, tick, day):
+    fleet_file = tmp_path / "fleet.yaml"
+    fleet_file.write_text(
+        "dealerships:\n  - {id: lakeside-honda, timezone: America/Chicago, dms: {kind: extract, path: /x}}\n"
+    )
+    monkeypatch.setenv("AUTERITY_FLEET", str(fleet_file))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("dealerships", ["lakeside-honda"])
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        (request,) = nightly_dms_sync(context)
+    assert request.run_key == f"nightly:lakeside-honda:{day}"
+    assert request.partition_key == f"{day}|lakeside-honda"
+    assert request.tags["auterity/dms-endpoint"] == "extract"
