@@ -118,9 +118,10 @@ class RestDmsClient(ABC):
                 if response.status_code not in RETRYABLE_STATUS:
                     raise DmsError(f"{what}: {last}: {response.text[:200]}")
                 delay = max(self.retry.backoff(attempt), _retry_after(response))
-            self.retries[cause] += 1
-            log.warning("%s failed (%s); retry %d in %.1fs", what, last, attempt + 1, delay)
-            time.sleep(delay)
+            if attempt + 1 < self.retry.attempts:
+                self.retries[cause] += 1
+                log.warning("%s failed (%s); retry %d in %.1fs", what, last, attempt + 1, delay)
+                time.sleep(delay)
         raise DmsError(f"{what}: gave up after {self.retry.attempts} attempts; last error {last}")
 
 
