@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,10 @@ class Dealership:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def last_full_day(self, now: dt.datetime) -> dt.date:
+        """The local day that ended most recently at `now`: what a nightly sync loads."""
+        return now.astimezone(self.tz).date() - dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from auterity_pipelines.settings import fleet_path
 
 def nightly_partitions(fleet: Fleet, now: dt.datetime) -> list[tuple[Dealership, dt.date]]:
     """For each rooftop, the local day that ended most recently at `now`."""
-    return [(d, now.astimezone(d.tz).date() - dt.timedelta(days=1)) for d in fleet.dealerships]
+    return [(d, d.last_full_day(now)) for d in fleet.dealerships]
 
 
 # Hourly, so that every time zone's midnight is followed within the hour; a rooftop's

@@ -22,10 +22,10 @@ def write_fleet_extracts(days: int, settings, now: dt.datetime, progress: bool =
 
     fleet = load_fleet(fleet_path())
     jobs = [
-        (d, now.astimezone(d.tz).date() - dt.timedelta(days=n))
+        (d, d.last_full_day(now) - dt.timedelta(days=n))
         for d in fleet.dealerships
         if d.dms.kind == "extract"
-        for n in range(1, days + 1)
+        for n in range(days)
     ]
     written = 0
     for dealership, day in tqdm(

@@ -37,7 +37,7 @@ def plan(
     elif start:
         days = [start.date() + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     else:
-        return [(d, now.astimezone(d.tz).date() - dt.timedelta(days=1)) for d in rooftops]
+        return [(d, d.last_full_day(now)) for d in rooftops]
     return [(d, day) for d in rooftops for day in days]
 
 
