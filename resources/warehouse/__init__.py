@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import dagster as dg
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, Text, cast, create_engine, event, func, select, text
 
 from auterity_pipelines.fleet import Fleet
 from auterity_pipelines.schema import RAW_TABLES, dealerships, metadata
@@ -91,13 +92,14 @@ class Warehouse(dg.ConfigurableResource):
     def raw_payloads(self, entity: str, dealership_id: str, day) -> Iterator[list[dict]]:
         """Payloads of raw records whose current version a partition loaded, in batches."""
         table = RAW_TABLES[entity]
-        query = select(table.c.payload).where(
+        # As text, decoded here: about half the cost of psycopg's JSONB loader for the same dicts.
+        query = select(cast(table.c.payload, Text)).where(
             table.c.dealership_id == dealership_id, table.c.partition_day == day
         )
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=self.batch_size).execute(query)
             for partition in result.partitions():
-                yield [row[0] for row in partition]
+                yield [json.loads(row[0]) for row in partition]
 
     def count(self, table: str, dealership_id: str | None = None) -> int:
         t = metadata.tables[table]

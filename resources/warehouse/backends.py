@@ -60,7 +60,7 @@ class SqliteBackend:
             if isinstance(column.type, Boolean):
                 return lambda v: None if v is None else int(v)
             if column.name == "payload":
-                return lambda v: v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+                return _json
             return None
 
         return [adapter(c) for c in spec.table.columns]
@@ -144,5 +144,9 @@ class PostgresBackend:
             return cur.rowcount
 
 
+# One encoder for every payload: json.dumps with arguments would build a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def _json(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return value if isinstance(value, str) else _ENCODER.encode(value)
