@@ -51,6 +51,9 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 ENTITIES = tuple(ENTITY_COLUMNS)
+# REST DMS APIs nest repair-order lines inside their repair order, so they serve one entity fewer.
+REST_ENTITIES = tuple(e for e in ENTITIES if e != "repair_order_lines")
+TIME_FIELDS = ("modified_at", "sold_at", "opened_at", "closed_at", "scheduled_at", "received_at")
 # REST DMS APIs nest repair-order lines inside their repair order; extracts list them apart.
 NESTED_LINES_KEY = "lines"
 # Set by a reader on a record it could not read whole (a CSV row with too few fields, say).

@@ -113,6 +113,11 @@ def check_digit(vin: str) -> str:
     return "X" if remainder == 10 else str(remainder)
 
 
+def year_code(year: int) -> str:
+    """The position-10 character for a model year."""
+    return _YEAR_CODES[(year - 1980) % 30]
+
+
 def year_candidates(vin: str) -> list[int]:
     """The model years the year code can mean, oldest first (empty when the code is not a year)."""
     position = _YEAR_POSITION_BY_WMI.get(vin[:3], 10)

@@ -10,8 +10,6 @@ import click
 from tqdm import tqdm
 
 from auterity_pipelines.fleet import Dealership, Fleet, FleetError, load_fleet
-from auterity_pipelines.jobs import sync_tags
-from auterity_pipelines.partitions import partition_key
 from auterity_pipelines.settings import fleet_path
 
 # The run's own log stays in the instance (the UI shows it); the terminal gets the summary.
@@ -65,6 +63,8 @@ def sync(ids, date, start, end):
     """Run DMS sync partitions through Dagster, then print rows per entity and rooftop."""
     from auterity_pipelines.cli.instance import ensure_partitions, prepare_dagster_home, ready_warehouse
     from auterity_pipelines.definitions import defs
+    from auterity_pipelines.jobs import sync_tags
+    from auterity_pipelines.partitions import partition_key
 
     try:
         fleet = load_fleet(fleet_path())

@@ -21,7 +21,6 @@ from auterity_pipelines.simulator import catalog as cat
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 UPDATE_LAG_DAYS = 21
-API_ENTITIES = ("customers", "vehicles", "deals", "repair_orders", "appointments", "leads")
 DAILY_VOLUME = {
     "customers": 10,
     "vehicles": 6,
@@ -172,7 +171,7 @@ def make_vin(rng: random.Random, wmi: str, year: int, bad: bool = False) -> str:
     vds = (
         vds[:3] + (rng.choice("ABCDEFGHJKLMNPRSTVWXY") if year >= 2010 else str(rng.randint(0, 9))) + vds[4:]
     )
-    year_code = vins._YEAR_CODES[(year - 1980) % 30]
+    year_code = vins.year_code(year)
     body = f"{wmi}{vds}0{year_code}{rng.choice('ABCDEFGHKLMNPRSTUVWXYZ')}{rng.randint(0, 999999):06d}"
     vin = body[:8] + vins.check_digit(body) + body[9:]
     if bad:

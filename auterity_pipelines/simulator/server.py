@@ -22,11 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from auterity_pipelines.records import content_checksum
+from auterity_pipelines.records import REST_ENTITIES, TIME_FIELDS, content_checksum
 from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
-from auterity_pipelines.simulator.data import API_ENTITIES, RooftopDms, SimulatorSettings, truth
+from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings, truth
 
-TIME_FIELDS = ("modified_at", "sold_at", "opened_at", "closed_at", "scheduled_at", "received_at")
 MAX_PAGE_SIZE = 1000
 
 
@@ -64,7 +63,7 @@ def to_fortellis(record: dict) -> dict:
 
 def to_epoch_ms(value: object) -> object:
     try:
-        return int(dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000)
+        return int(dt.datetime.fromisoformat(str(value)).timestamp() * 1000)
     except ValueError:
         return value  # a malformed time is served as it is, like a real DMS would
 
@@ -78,7 +77,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _iso(value: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    moment = dt.datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
@@ -179,7 +178,7 @@ class Simulator:
             size = min(int(request.query_params.get("pageSize", 100)), MAX_PAGE_SIZE)
         except (KeyError, ValueError) as exc:
             return JSONResponse({"code": 400, "message": f"bad query: {exc}"}, 400)
-        if entity not in API_ENTITIES or page < 1 or size < 1:
+        if entity not in REST_ENTITIES or page < 1 or size < 1:
             return JSONResponse({"code": 404, "message": f"no such resource {entity}"}, 404)
         fault = await self._fault_response()
         if isinstance(fault, Response):
@@ -212,7 +211,7 @@ class Simulator:
             after = tuple(json.loads(base64.urlsafe_b64decode(key))) if key else None
         except (KeyError, ValueError, TypeError) as exc:
             return JSONResponse({"meta": {"status": "failed", "message": f"bad query: {exc}"}}, 400)
-        if entity not in API_ENTITIES:
+        if entity not in REST_ENTITIES:
             return JSONResponse({"meta": {"status": "failed", "message": f"no such resource {entity}"}}, 404)
         fault = await self._fault_response()
         if isinstance(fault, Response):

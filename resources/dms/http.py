@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from auterity_pipelines.records import REST_ENTITIES
 from resources.dms.window import Window
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class RestDmsClient(ABC):
     failure resumes at the page that failed, not at the start of the window."""
 
     nests_lines = True  # repair-order lines arrive inside their repair order
-    entities = ("customers", "vehicles", "deals", "repair_orders", "appointments", "leads")
+    entities = REST_ENTITIES
 
     def __init__(self, base_url: str, page_size: int = 500, retry: RetrySettings | None = None):
         self.base_url = base_url.rstrip("/")

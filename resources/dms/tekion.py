@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from auterity_pipelines.records import format_time
+from auterity_pipelines.records import TIME_FIELDS, format_time
 from resources.dms.http import RestDmsClient, RetrySettings
 from resources.dms.window import Window
-
-TIME_FIELDS = ("modified_at", "sold_at", "opened_at", "closed_at", "scheduled_at", "received_at")
 
 
 def from_tekion(item: dict) -> dict:

@@ -40,6 +40,11 @@ def _merge_sql(spec: UpsertSpec, source: str, placeholder: str | None = None, un
     )
 
 
+def _sqlite_time(value: dt.datetime | None) -> str | None:
+    """UTC in SQLAlchemy's own SQLite storage format, so reads come back as datetimes."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if value is not None else None
+
+
 class SqliteBackend:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -49,10 +54,7 @@ class SqliteBackend:
     def _column_adapters(spec: UpsertSpec) -> list:
         def adapter(column):
             if isinstance(column.type, DateTime):
-                # SQLAlchemy's own SQLite storage format, so reads come back as datetimes.
-                return lambda v: (
-                    v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if v is not None else None
-                )
+                return _sqlite_time
             if isinstance(column.type, Date):
                 return lambda v: v.isoformat() if v is not None else None
             if isinstance(column.type, Numeric):
@@ -76,14 +78,13 @@ class SqliteBackend:
             conn.connection.driver_connection.executemany(sql, self._adapt(table, rows))
 
     def quarantine(self, rows: Sequence[tuple]) -> None:
-        stamp = lambda v: v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731
         sql = (
             f"INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({', '.join(QUARANTINE_KEYS)}) "
             "DO UPDATE SET reason = excluded.reason, payload = excluded.payload, last_seen_at = excluded.last_seen_at"
         )
         with self.engine.begin() as conn:
             conn.connection.driver_connection.executemany(
-                sql, [(*r[:5], stamp(r[5]), stamp(r[6])) for r in rows]
+                sql, [(*r[:5], _sqlite_time(r[5]), _sqlite_time(r[6])) for r in rows]
             )
 
     def release(self, entity: str, dealership_id: str, source_ids: Sequence[str]) -> int:

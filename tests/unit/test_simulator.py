@@ -1,6 +1,7 @@
 import datetime as dt
 
 from auterity_pipelines import vin
+from auterity_pipelines.records import content_checksum
 from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings, truth
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
@@ -88,3 +89,7 @@ def test_pages_cover_a_window_exactly_whatever_the_page_size():
                 )
                 assert got == want, (type(client).__name__, size)
         assert httpx.get(f"{url}/fortellis/v1/appointments").status_code == 400
+        report = httpx.get(f"{url}/_sim/truth", params={"key": "r1", "entity": "appointments",
+                                                         "start": DAY[0].isoformat(), "end": DAY[1].isoformat()}).json()  # fmt: skip
+    assert (report["records"], report["checksum"]) == content_checksum(records(dms, "appointments"))
+    assert report["records"] == len(want) and report["raw_faults"] == report["conform_faults"] == []
