@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -166,6 +168,91 @@ quarantine = Table(
     _ts("last_seen_at", nullable=False),
 )
 
+
+def _enrichment_columns() -> list[Column]:
+    """What every enrichment row carries: how it was made, from what, and whether it worked."""
+    return [
+        _id("prompt_version"),
+        Column("input_hash", String(64), nullable=False),  # of the record as the task read it
+        Column("status", String(16), nullable=False),  # ok | failed
+        Column("error", Text),
+        Column("provider", String(60)),
+        Column("model", String(120)),
+        Column("result", Text),  # the validated answer as JSON
+        _ts("enriched_at", nullable=False),
+        Column("run_id", String(64), nullable=False),
+    ]
+
+
+lead_enrichments = Table(
+    "lead_enrichments",
+    metadata,
+    _id("dealership_id"),
+    _id("lead_id"),
+    *_enrichment_columns(),
+    Column("intent", String(20)),
+    Column("vehicle_year", Integer),
+    Column("vehicle_make", String(60)),
+    Column("vehicle_model", String(80)),
+    Column("urgency", Float),
+    Column("urgency_reason", Text),
+    Column("contact_channel", String(10)),
+    Column("summary", Text),
+)
+repair_order_enrichments = Table(
+    "repair_order_enrichments",
+    metadata,
+    _id("dealership_id"),
+    _id("ro_number"),
+    Column("line_number", Integer, primary_key=True),
+    *_enrichment_columns(),
+    Column("category", String(30)),
+    Column("sentiment", Float),
+    Column("warranty_likely", Boolean),
+    Column("summary", Text),
+)
+ai_usage = Table(
+    "ai_usage",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _ts("called_at", nullable=False),
+    Column("dealership_id", String(128), nullable=False),
+    Column("task", String(60), nullable=False),
+    Column("provider", String(60), nullable=False),
+    Column("model", String(120), nullable=False),
+    Column("prompt_version", String(60), nullable=False),
+    Column("tokens_in", Integer, nullable=False),
+    Column("tokens_out", Integer, nullable=False),
+    Column("cost_usd", Numeric(14, 8), nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+    Column("cache_hit", Boolean, nullable=False),
+    Column("outcome", String(30), nullable=False),  # ok | invalid | rate_limited | timeout | server_error | …
+    Column("error", Text),
+    Column("record_key", String(200)),
+    Column("run_id", String(64)),
+    Index("ix_ai_usage_dealership_task", "dealership_id", "task", "called_at"),
+)
+ai_cache = Table(
+    "ai_cache",
+    metadata,
+    Column("cache_key", String(64), primary_key=True),  # task, prompt version, model, redacted input
+    Column("task", String(60), nullable=False),
+    Column("prompt_version", String(60), nullable=False),
+    Column("model", String(120), nullable=False),
+    Column("answer", Text, nullable=False),
+    _ts("created_at", nullable=False),
+)
+ai_quota_usage = Table(
+    "ai_quota_usage",
+    metadata,
+    _id("dealership_id"),
+    Column("task", String(60), primary_key=True),
+    Column("metric", String(20), primary_key=True),  # requests | tokens | spend_micro_usd
+    Column("period", String(20), primary_key=True),  # the minute, day or month it counts
+    Column("used", BigInteger, nullable=False),
+)
+ENRICHMENT_TABLES = {t.name: t for t in (lead_enrichments, repair_order_enrichments)}
+
 CONFORMED_TABLES = {t.name: t for t in (customers, vehicles, deals, repair_orders, repair_order_lines, leads)}
 
 
@@ -189,4 +276,5 @@ class UpsertSpec:
 UPSERTS = {
     **{t.name: UpsertSpec(t, "source_modified_at", "payload") for t in RAW_TABLES.values()},
     **{name: UpsertSpec(t, "updated_at") for name, t in CONFORMED_TABLES.items()},
+    **{name: UpsertSpec(t, "enriched_at") for name, t in ENRICHMENT_TABLES.items()},
 }

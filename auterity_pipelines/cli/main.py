@@ -7,6 +7,7 @@ import json
 import click
 
 from auterity_pipelines.cli.dev import dev
+from auterity_pipelines.cli.neuroweaver import neuroweaver
 from auterity_pipelines.cli.simulator import dms_simulator
 from auterity_pipelines.cli.sync import sync
 
@@ -79,6 +80,7 @@ def warehouse_status():
 cli.add_command(sync)
 cli.add_command(dms_simulator)
 cli.add_command(dev)
+cli.add_command(neuroweaver)
 
 if __name__ == "__main__":
     cli()

@@ -210,13 +210,32 @@ OPERATIONS = {
         90,
     ),
 }
+# The category each op code's complaints belong to: the truth the complaint classifier is scored on.
+OPERATION_CATEGORIES = {
+    "01LOF": "maintenance",
+    "14BRK": "brakes",
+    "22ENG": "engine",
+    "30TRN": "transmission",
+    "45ELC": "electrical",
+    "52HVC": "hvac",
+    "60SUS": "suspension_steering",
+    "70TIR": "tires_wheels",
+    "85ABG": "airbags_restraints",
+}
+# (comment, what the customer wants): the truth lead intent is scored on.
 LEAD_COMMENTS = (
-    "Is this vehicle still available? I'd like to schedule a test drive this weekend.",
-    "What's your best out-the-door price? I have a trade-in.",
-    "Interested in leasing options, 36 months, low miles.",
-    "Can I get pre-approved for financing online?",
-    "Looking for something with third-row seating for a growing family.",
-    "Please call me after 5pm, I work during the day.",
-    "Do you offer any military or college grad discounts?",
-    "",
+    ("Is this vehicle still available? I'd like to schedule a test drive this weekend.", "test-drive"),
+    ("Can I come by tomorrow and drive it before I decide?", "test-drive"),
+    ("What's your best out-the-door price? Ready to buy this week.", "buy"),
+    ("Looking for something with third-row seating for a growing family, is it still in stock?", "buy"),
+    ("Do you offer any military or college grad discounts on this one?", "buy"),
+    ("Interested in leasing options, 36 months, low miles.", "lease"),
+    ("What would a lease payment look like with $2,000 down?", "lease"),
+    ("Can I get pre-approved for financing online? My credit is fair.", "finance"),
+    ("What APR could I get on a 60 month loan?", "finance"),
+    ("I'd like an appraisal of my 2017 Civic as a trade-in toward this one.", "trade-in"),
+    ("How much would you give me for my current truck if I trade it in?", "trade-in"),
+    ("My check engine light came on, can I book a service appointment?", "service"),
+    ("Please call me after 5pm, I work during the day.", "other"),
+    ("", "other"),
 )

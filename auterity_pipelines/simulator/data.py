@@ -286,7 +286,7 @@ def _appointment(dms, rng, changed, day, index, version, modified):
 def _lead(dms, rng, changed, day, index, version, modified):
     first, last, email, phone = _person(rng)
     make, model, _, year, vin = dms.inventory_ref(rng, day)
-    comments = rng.choice(cat.LEAD_COMMENTS)
+    comments = rng.choice(cat.LEAD_COMMENTS)[0]
     if version:
         comments = (comments + " Following up: still interested.").strip()
     return {

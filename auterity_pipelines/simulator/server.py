@@ -12,16 +12,15 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from auterity_pipelines.loopback import serve_app_in_thread
 from auterity_pipelines.records import REST_ENTITIES, TIME_FIELDS, content_checksum
 from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
 from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings, truth
@@ -298,21 +297,6 @@ class SimulatedDrop(ConnectionAbortedError):
 logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 
 
-@contextmanager
-def serve_in_thread(simulator: Simulator, port: int = 0) -> Iterator[str]:
-    """Run the simulator on loopback in this process; yields its base URL."""
-    config = uvicorn.Config(simulator.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the DMS simulator did not start")
-        time.sleep(0.02)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{bound}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def serve_in_thread(simulator: Simulator, port: int = 0):
+    """Run the simulator on loopback in this process; a context manager yielding its base URL."""
+    return serve_app_in_thread(simulator.app(), "DMS simulator", port)

@@ -1,0 +1,1 @@
+"""The offline text models behind RelayCore's `local` provider and the NeuroWeaver endpoint."""
