@@ -37,7 +37,7 @@ def _enrichment_asset(spec: EnrichmentSpec, upstream: str, description: str) -> 
     )
     def _asset(context: dg.AssetExecutionContext, relaycore: RelayCore, warehouse: Warehouse):
         dealership_id, day = split_key(context.partition_key)
-        router = relaycore.router(warehouse.engine, run_id=context.run_id, log=context.log.warning)
+        router = relaycore.router(warehouse.engine, run_id=context.run.run_id, log=context.log.warning)
         done = 0
 
         def progress(n: int) -> None:
@@ -46,7 +46,7 @@ def _enrichment_asset(spec: EnrichmentSpec, upstream: str, description: str) -> 
             if done % 500 == 0:
                 context.log.info(f"{spec.table}: {done} records through RelayCore")
 
-        stats = enrich_partition(warehouse, router, spec, dealership_id, day, context.run_id, progress)
+        stats = enrich_partition(warehouse, router, spec, dealership_id, day, context.run.run_id, progress)
         limit = router.config.max_failure_share
         context.log.info(
             f"{spec.table}: {stats.records} records, {stats.unchanged} unchanged, {stats.ok} enriched, "
