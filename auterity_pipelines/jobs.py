@@ -11,6 +11,13 @@ dms_sync_job = dg.define_asset_job(
     description="Sync one rooftop-day from its DMS into the raw and contract tables.",
 )
 
+enrichment_job = dg.define_asset_job(
+    "enrichment_job",
+    selection=dg.AssetSelection.groups("enrichment"),
+    executor_def=dg.in_process_executor,
+    description="Enrich one rooftop-day's new and changed leads and repair-order lines through RelayCore.",
+)
+
 
 def sync_tags(dealership_id: str, dms_endpoint: str) -> dict[str, str]:
     """Run tags that dagster.yaml's concurrency limits key on (runs per DMS endpoint)."""

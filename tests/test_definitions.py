@@ -18,16 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_asset_says_what_it_is_who_owns_it_and_where_it_belongs():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"dms/raw_repair_orders", "dms/raw_repair_order_lines", "core/vehicles", "core/leads"} <= keys
+    assert {"dms/raw_repair_orders", "dms/raw_repair_order_lines", "core/vehicles", "core/leads",
+            "enrichment/lead_enrichments", "enrichment/repair_order_enrichments"} <= keys  # fmt: skip
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners == ["team:data-platform"], key
-        assert node.group_name in {"dms_raw", "core"}, key
+        assert node.group_name in {"dms_raw", "core", "enrichment"}, key
         assert node.description and node.kinds, key
 
 
 def test_the_sync_job_schedule_and_sensor_are_defined():
     assert defs.resolve_job_def("dms_sync_job")
+    assert defs.resolve_job_def("enrichment_job")
     assert defs.resolve_schedule_def("nightly_dms_sync").cron_schedule == "15 * * * *"
     assert defs.resolve_sensor_def("fleet_partitions")
 

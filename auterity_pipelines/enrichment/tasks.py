@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -55,13 +56,14 @@ class Task:
     answer: type[_Answer]
     max_output_tokens: int = 300
 
-    @property
+    # Cached: building a pydantic JSON schema costs a millisecond, and every call needs it.
+    @cached_property
     def prompt_version(self) -> str:
         """The version label plus a hash of the prompt and schema: editing either changes it."""
         digest = hashlib.sha256((self.instructions + json.dumps(self.schema, sort_keys=True)).encode())
         return f"{self.version}-{digest.hexdigest()[:8]}"
 
-    @property
+    @cached_property
     def schema(self) -> dict:
         return self.answer.model_json_schema()
 
