@@ -32,7 +32,9 @@ def leads(n: int) -> list[WorkItem]:
     """Real-shaped leads from the DMS simulator, as the lead asset hands them to the router."""
     from auterity_pipelines.simulator.data import EPOCH, RooftopDms, SimulatorSettings
 
-    dms = RooftopDms("bench-rooftop", SimulatorSettings(now=EPOCH + dt.timedelta(days=400), scale=4, update_share=0))
+    dms = RooftopDms(
+        "bench-rooftop", SimulatorSettings(now=EPOCH + dt.timedelta(days=400), scale=4, update_share=0)
+    )
     items = []
     for _, lead in dms.stream("leads", EPOCH, EPOCH + dt.timedelta(days=399)):
         row = {**lead, "lead_id": lead["source_id"]}
@@ -54,7 +56,17 @@ def free_port() -> int:
 def start_endpoint(latency_ms: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "auterity_pipelines.cli.main", "neuroweaver", "serve", "--port", str(port), "--latency-ms", str(latency_ms)],
+        [
+            sys.executable,
+            "-m",
+            "auterity_pipelines.cli.main",
+            "neuroweaver",
+            "serve",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency_ms),
+        ],
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/v1"
@@ -90,16 +102,40 @@ def main() -> None:
 
     home = tempfile.mkdtemp(prefix="auterity-bench-")
     os.environ["AUTERITY_HOME"] = home
-    warehouse = Warehouse(url=os.environ.get("AUTERITY_BENCH_WAREHOUSE_URL") or f"sqlite:///{home}/warehouse.db")
+    warehouse = Warehouse(
+        url=os.environ.get("AUTERITY_BENCH_WAREHOUSE_URL") or f"sqlite:///{home}/warehouse.db"
+    )
     warehouse.upgrade()
     items = leads(args.records)
     process, url = start_endpoint(args.latency_ms)
     try:
-        quota = {"requests_per_minute": 100_000, "tokens_per_day": 100_000_000, "monthly_budget_usd": 50, "on_budget_exhausted": "error"}
+        quota = {
+            "requests_per_minute": 100_000,
+            "tokens_per_day": 100_000_000,
+            "monthly_budget_usd": 50,
+            "on_budget_exhausted": "error",
+        }
         config = parse_config(
             {
-                "providers": {"neuroweaver": {"kind": "openai_compatible", "base_url": url, "max_concurrency": args.concurrency}},
-                "tasks": {"lead_enrichment": {"candidates": [{"provider": "neuroweaver", "model": "neuroweaver-lead-enrichment", "input_per_million": 0.1, "output_per_million": 0.4}]}},
+                "providers": {
+                    "neuroweaver": {
+                        "kind": "openai_compatible",
+                        "base_url": url,
+                        "max_concurrency": args.concurrency,
+                    }
+                },
+                "tasks": {
+                    "lead_enrichment": {
+                        "candidates": [
+                            {
+                                "provider": "neuroweaver",
+                                "model": "neuroweaver-lead-enrichment",
+                                "input_per_million": 0.1,
+                                "output_per_million": 0.4,
+                            }
+                        ]
+                    }
+                },
                 "quotas": {"default": quota},
                 "concurrency": args.concurrency,
             }
@@ -123,12 +159,22 @@ def main() -> None:
 
     rate = len(items) / first_seconds
     spent = first.quotas.used("bench-rooftop", "lead_enrichment", "spend_micro_usd") / 1e6
-    print(f"endpoint latency {args.latency_ms:.0f} ms, router concurrency {args.concurrency}, warehouse {warehouse.engine.dialect.name}")
-    print(f"sequential openai loop  {args.loop_records:>6,} records  {loop_seconds:6.1f} s  {loop_rate:8.1f} records/s")
-    print(f"RelayCore first pass    {len(items):>6,} records  {first_seconds:6.1f} s  {rate:8.1f} records/s  ({ok:,} ok, {first.stats.calls:,} calls, {first.stats.cache_hits:,} cache hits, ${spent:.4f} of a $50 budget)")
-    print(f"RelayCore second pass   {len(again):>6,} records  {second_seconds:6.2f} s  ({second.stats.calls} provider calls, {second.stats.cache_hits:,} cache hits)")
+    print(
+        f"endpoint latency {args.latency_ms:.0f} ms, router concurrency {args.concurrency}, warehouse {warehouse.engine.dialect.name}"
+    )
+    print(
+        f"sequential openai loop  {args.loop_records:>6,} records  {loop_seconds:6.1f} s  {loop_rate:8.1f} records/s"
+    )
+    print(
+        f"RelayCore first pass    {len(items):>6,} records  {first_seconds:6.1f} s  {rate:8.1f} records/s  ({ok:,} ok, {first.stats.calls:,} calls, {first.stats.cache_hits:,} cache hits, ${spent:.4f} of a $50 budget)"
+    )
+    print(
+        f"RelayCore second pass   {len(again):>6,} records  {second_seconds:6.2f} s  ({second.stats.calls} provider calls, {second.stats.cache_hits:,} cache hits)"
+    )
     ratio, share = rate / loop_rate, second_seconds / first_seconds
-    print(f"targets: router/loop {ratio:.1f}× (≥ 20 {'met' if ratio >= 20 else 'MISSED'}); second pass {share:.1%} of the first with {second.stats.calls} calls (< 5% and 0 {'met' if share < 0.05 and second.stats.calls == 0 else 'MISSED'})")
+    print(
+        f"targets: router/loop {ratio:.1f}× (≥ 20 {'met' if ratio >= 20 else 'MISSED'}); second pass {share:.1%} of the first with {second.stats.calls} calls (< 5% and 0 {'met' if share < 0.05 and second.stats.calls == 0 else 'MISSED'})"
+    )
 
     from ml.text.evaluation import evaluate_complaints
 
