@@ -13,6 +13,8 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -21,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from auterity_pipelines.loopback import serve_app_in_thread
 from ml.text.enricher import TASKS, enrich
 
 MODELS = {f"neuroweaver-{task.replace('_', '-')}": task for task in TASKS}
@@ -143,15 +146,8 @@ def _error(status: int, message: str, code: str, headers: dict | None = None) ->
     )
 
 
-def serve_in_thread(server: NeuroWeaverServer, port: int = 0):
-    """Run the endpoint on loopback in this process; a context manager yielding its `/v1` base URL."""
-    from contextlib import contextmanager
-
-    from auterity_pipelines.loopback import serve_app_in_thread
-
-    @contextmanager
-    def running():
-        with serve_app_in_thread(server.app(), "NeuroWeaver endpoint", port) as url:
-            yield f"{url}/v1"
-
-    return running()
+@contextmanager
+def serve_in_thread(server: NeuroWeaverServer, port: int = 0) -> Iterator[str]:
+    """Run the endpoint on loopback in this process; yields its `/v1` base URL."""
+    with serve_app_in_thread(server.app(), "NeuroWeaver endpoint", port) as url:
+        yield f"{url}/v1"

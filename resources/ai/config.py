@@ -117,9 +117,7 @@ def _build(cls, data: dict, where: str, **extra):
 
 def parse_config(data: dict, source: str = "RelayCore config") -> RelayConfig:
     providers = {
-        name: _build(
-            ProviderConfig, {k: v for k, v in (spec or {}).items()}, f"{source}: provider {name}", name=name
-        )
+        name: _build(ProviderConfig, spec or {}, f"{source}: provider {name}", name=name)
         for name, spec in (data.get("providers") or {}).items()
     }
     for p in providers.values():

@@ -118,18 +118,18 @@ class Router:
             raise KeyError(f"RelayCore config has no route for task {task.name}")
         prepared = [(item, redact_record(item.record, item.names)) for item in items]
         # One query answers every record whose first choice is cached: a rerun makes no call.
-        first_keys = {}
+        first_choice = {}  # record key -> (first candidate, its cache key)
         for item, redacted in prepared:
-            first = self._plan(route, item, redacted, task)
-            if first:
-                first_keys[item.key] = cache_key(task.name, task.prompt_version, first[0].model, redacted)
-        cached = self.cache.get_many(first_keys.values())
+            planned = self._plan(route, item, redacted, task)
+            if planned:
+                key = cache_key(task.name, task.prompt_version, planned[0].model, redacted)
+                first_choice[item.key] = (planned[0], key)
+        cached = self.cache.get_many(key for _, key in first_choice.values())
         pending = []
         for item, redacted in prepared:
-            answer = cached.get(first_keys.get(item.key, ""))
-            if answer is not None:
-                candidate = self._plan(route, item, redacted, task)[0]
-                yield self._cache_hit(task, dealership_id, item, candidate, answer)
+            candidate, key = first_choice.get(item.key, (None, None))
+            if key in cached:
+                yield self._cache_hit(task, dealership_id, item, candidate, cached[key])
             else:
                 pending.append((item, redacted))
         try:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, insert, select
 
 from auterity_pipelines.schema import ai_cache, ai_usage
+from resources.warehouse import dialect_insert
 
 
 def cache_key(task: str, prompt_version: str, model: str, redacted_input: dict) -> str:
@@ -35,10 +36,6 @@ class AnswerCache:
         return found
 
     def put(self, key: str, task: str, prompt_version: str, model: str, answer: str) -> None:
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
         row = {
             "cache_key": key,
             "task": task,
@@ -48,7 +45,7 @@ class AnswerCache:
             "created_at": dt.datetime.now(dt.UTC),
         }
         with self.engine.begin() as conn:
-            conn.execute(upsert(ai_cache).values(row).on_conflict_do_nothing())
+            conn.execute(dialect_insert(self.engine)(ai_cache).values(row).on_conflict_do_nothing())
 
 
 class Ledger:

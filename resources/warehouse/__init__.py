@@ -118,17 +118,22 @@ class Warehouse(dg.ConfigurableResource):
         if not rows:
             return
         with self.engine.begin() as conn:
-            if self.engine.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert
-            stmt = insert(dealerships).values(rows)
+            stmt = dialect_insert(self.engine)(dealerships).values(rows)
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["dealership_id"],
                     set_={c: stmt.excluded[c] for c in ("name", "dms_vendor", "timezone")},
                 )
             )
+
+
+def dialect_insert(engine: Engine):
+    """The INSERT construct with ON CONFLICT for the engine's database."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 @lru_cache(maxsize=8)
