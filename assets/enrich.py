@@ -79,7 +79,7 @@ def _chunks(values: list, size: int = 500):
 
 
 def partition_leads(warehouse: Warehouse, dealership_id: str, day: dt.date) -> list[tuple[str, dict, tuple]]:
-    ids = [p["source_id"] for batch in warehouse.raw_payloads("leads", dealership_id, day) for p in batch]
+    ids = warehouse.partition_source_ids("leads", dealership_id, day)
     rows = []
     with warehouse.engine.connect() as conn:
         for chunk in _chunks(ids):

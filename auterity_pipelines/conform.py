@@ -194,6 +194,7 @@ def lead(dealership_id: str, r: dict, tz: ZoneInfo) -> dict:
         "vehicle_model": text(r.get("vehicle_model"), 80),
         "vehicle_vin": _vin_ref(r.get("vehicle_vin")),
         "comments": text(r.get("comments")),
+        "first_response_at": parse_time(r.get("first_response_at"), tz, "first_response_at"),
         "updated_at": parse_time(r["modified_at"], tz, "modified_at"),
     }
 

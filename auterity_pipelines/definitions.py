@@ -5,17 +5,26 @@ import dagster as dg
 from assets.core import conform
 from assets.dms import dms_sync
 from assets.enrichment import lead_enrichments, repair_order_enrichments
-from auterity_pipelines.jobs import dms_sync_job, enrichment_job
+from assets.models import model_assets
+from assets.scoring import lead_scores
+from auterity_pipelines.jobs import dms_sync_job, enrichment_job, lead_scoring_job, model_training_job
 from resources.ai import RelayCore
 from resources.dms.fleet import dms_fleet_resource
+from resources.mlflow import neuroweaver_resource
 from resources.warehouse import warehouse_resource
 from sensors.fleet import fleet_partitions
+from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
 from sensors.schedules import nightly_dms_sync
 
 defs = dg.Definitions(
-    assets=[dms_sync, conform, lead_enrichments, repair_order_enrichments],
-    jobs=[dms_sync_job, enrichment_job],
-    schedules=[nightly_dms_sync],
-    sensors=[fleet_partitions],
-    resources={"dms": dms_fleet_resource(), "warehouse": warehouse_resource(), "relaycore": RelayCore()},
+    assets=[dms_sync, conform, lead_enrichments, repair_order_enrichments, *model_assets, lead_scores],
+    jobs=[dms_sync_job, enrichment_job, model_training_job, lead_scoring_job],
+    schedules=[nightly_dms_sync, weekly_model_training],
+    sensors=[fleet_partitions, retrain_on_new_outcomes, score_new_leads],
+    resources={
+        "dms": dms_fleet_resource(),
+        "warehouse": warehouse_resource(),
+        "relaycore": RelayCore(),
+        "neuroweaver": neuroweaver_resource(),
+    },
 )

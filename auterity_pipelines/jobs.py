@@ -22,3 +22,17 @@ enrichment_job = dg.define_asset_job(
 def sync_tags(dealership_id: str, dms_endpoint: str) -> dict[str, str]:
     """Run tags that dagster.yaml's concurrency limits key on (runs per DMS endpoint)."""
     return {"auterity/dealership": dealership_id, "auterity/dms-endpoint": dms_endpoint}
+
+
+model_training_job = dg.define_asset_job(
+    "model_training_job",
+    selection=dg.AssetSelection.groups("ml"),
+    description="Train every NeuroWeaver model, register each as challenger and promote those that win.",
+)
+
+lead_scoring_job = dg.define_asset_job(
+    "lead_scoring_job",
+    selection=dg.AssetSelection.groups("scoring"),
+    executor_def=dg.in_process_executor,
+    description="Score one rooftop-day's new leads with the lead conversion champion and challenger.",
+)

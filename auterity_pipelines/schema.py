@@ -154,6 +154,7 @@ leads = Table(
     Column("vehicle_model", String(80)),
     Column("vehicle_vin", String(17)),
     Column("comments", Text),
+    _ts("first_response_at"),
     _ts("updated_at", nullable=False),
 )
 quarantine = Table(
@@ -251,6 +252,18 @@ ai_quota_usage = Table(
     Column("period", String(20), primary_key=True),  # the minute, day or month it counts
     Column("used", BigInteger, nullable=False),
 )
+lead_scores = Table(
+    "lead_scores",
+    metadata,
+    _id("dealership_id"),
+    _id("lead_id"),
+    Column("model_name", String(120), primary_key=True),
+    Column("model_version", String(20), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("variant", String(20), nullable=False),  # champion | challenger
+    _ts("scored_at", nullable=False),
+    Column("run_id", String(64)),
+)
 ENRICHMENT_TABLES = {t.name: t for t in (lead_enrichments, repair_order_enrichments)}
 
 CONFORMED_TABLES = {t.name: t for t in (customers, vehicles, deals, repair_orders, repair_order_lines, leads)}
@@ -277,4 +290,5 @@ UPSERTS = {
     **{t.name: UpsertSpec(t, "source_modified_at", "payload") for t in RAW_TABLES.values()},
     **{name: UpsertSpec(t, "updated_at") for name, t in CONFORMED_TABLES.items()},
     **{name: UpsertSpec(t, "enriched_at") for name, t in ENRICHMENT_TABLES.items()},
+    "lead_scores": UpsertSpec(lead_scores, "scored_at"),
 }

@@ -60,3 +60,26 @@ def _comparable(value):
 
 def checksum(records) -> tuple[int, str]:
     return content_checksum(records)
+
+
+def load_history(
+    warehouse: Warehouse,
+    dms: RooftopDms,
+    dealership_id: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    day: dt.date,
+) -> None:
+    """Load [start, end) of a simulated rooftop in one go, as if partition `day` had pulled it.
+
+    Training needs months of history; syncing them a day at a time would only re-test the sync.
+    """
+    from assets.sync import RawLoader, conform_partition
+
+    loader = RawLoader(warehouse, dealership_id, "UTC", Window(day, start, end), run_id="history")
+    entities = ["customers", "deals", "repair_orders", "leads"]
+    for entity in entities:
+        records = [record for _, record in dms.stream(entity, start, end)]
+        loader.load(entity, [records[i : i + 2000] for i in range(0, len(records), 2000)])
+    for entity in [*entities, "repair_order_lines"]:
+        conform_partition(warehouse, entity, dealership_id, "UTC", day)

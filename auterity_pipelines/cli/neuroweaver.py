@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import click
 
@@ -21,13 +22,14 @@ def neuroweaver():
 @click.option("--timeout-share", type=float, default=0.0, help="Share of requests that hang.")
 @click.option("--invalid-share", type=float, default=0.0, help="Share of answers that break the schema.")
 def serve(port, host, latency_ms, rate_limit_share, server_error_share, timeout_share, invalid_share):
-    """Serve the text models behind an OpenAI-compatible /v1/chat/completions and /v1/models."""
+    """Serve the registry's champion text models behind an OpenAI-compatible /v1/chat/completions and /v1/models."""
     import uvicorn
 
     from ml.serving import MODELS, NeuroWeaverServer, ServingFaults
-    from ml.text.complaints import complaint_model
+    from ml.text import complaints
 
-    complaint_model()  # trained or loaded before the first request, not during it
+    version = _champion_complaint_model()
+    complaints.use_model(version.model)
     shares = {
         "rate_limit": rate_limit_share,
         "server_error": server_error_share,
@@ -35,8 +37,40 @@ def serve(port, host, latency_ms, rate_limit_share, server_error_share, timeout_
         "invalid": invalid_share,
     }
     server = NeuroWeaverServer(ServingFaults(latency_ms=latency_ms, shares=shares))
-    click.echo(f"NeuroWeaver endpoint on http://{host}:{port}/v1 serving {', '.join(MODELS)}")
+    click.echo(
+        f"NeuroWeaver endpoint on http://{host}:{port}/v1 serving {', '.join(MODELS)} "
+        f"(complaint classifier version {version.number}, champion, from {version.store})"
+    )
     uvicorn.run(server.app(), host=host, port=port, log_level="warning")
+
+
+@dataclass
+class _Champion:
+    model: object
+    number: str
+    store: str
+
+
+def _champion_complaint_model() -> _Champion:
+    """The champion complaint classifier; on a store with none yet, one is trained and registered first."""
+    from auterity_pipelines.settings import auterity_home
+    from ml.registry import CHAMPION, ModelNotServable, Store, alias_version
+    from ml.text import registry
+
+    store = Store.default(auterity_home())
+    if alias_version(store, registry.COMPLAINT_MODEL, CHAMPION) is None:
+        click.echo(
+            f"no champion for {registry.COMPLAINT_MODEL} in {store.tracking_uri}: training one", err=True
+        )
+        registry.train_challenger(store, {"trigger": "neuroweaver serve"})
+        registry.promote(store, margin=0.0)
+    try:
+        model = registry.load(store, CHAMPION)
+    except ModelNotServable as exc:
+        raise click.ClickException(str(exc)) from exc
+    return _Champion(
+        model, alias_version(store, registry.COMPLAINT_MODEL, CHAMPION).version, store.tracking_uri
+    )
 
 
 @neuroweaver.command("evaluate")

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from auterity_pipelines import vin as vins
 from auterity_pipelines.records import format_time, split_lines
 from auterity_pipelines.simulator import catalog as cat
+from auterity_pipelines.simulator.outcomes import Outcome, lead_probability, retention_probability
 
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -24,8 +27,8 @@ UPDATE_LAG_DAYS = 21
 DAILY_VOLUME = {
     "customers": 10,
     "vehicles": 6,
-    "deals": 4,
-    "repair_orders": 22,
+    "deals": 2,  # walk-in deals; deals from leads come on top (see outcomes.py)
+    "repair_orders": 10,  # first visits; return visits come on top
     "appointments": 16,
     "leads": 14,
 }
@@ -47,6 +50,9 @@ class SimulatorSettings:
     update_share: float = 0.4
     bad_vin_share: float = 0.03
     malformed_share: float = 0.0
+    # Leads turn into deals and repair orders into return visits; off, each day is independent
+    # of the past, which a one-day benchmark at a large scale needs.
+    outcomes: bool = True
 
     def current_time(self) -> dt.datetime:
         return self.now or dt.datetime.now(dt.UTC)
@@ -62,17 +68,145 @@ class RooftopDms:
         self.key = key
         self.settings = settings
         self.seed = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self._leads: dict[Position, LeadProfile] = {}
+        self._visits: dict[Position, VisitProfile] = {}
+        self._deals_from_leads: dict[int, list[Position]] = {}
+        self._return_visits: dict[int, list[Position]] = {}
+        self._visits_through = -1
+        self._lock = threading.RLock()
 
     def _rng(self, *parts: object) -> random.Random:
         # String seeds are hashed with SHA-512: the same on every run and machine.
         return random.Random(f"{self.seed}:{':'.join(map(str, parts))}")
 
     def count(self, entity: str, day: int) -> int:
+        n = self.first_count(entity, day)
+        if self.settings.outcomes and entity in ("deals", "repair_orders"):
+            n += len(self.follow_ups(entity, day))
+        return n
+
+    def first_count(self, entity: str, day: int) -> int:
+        """Records of the day that owe nothing to an earlier one: walk-in deals, first visits."""
         rng = self._rng("n", entity, day)
         mean = DAILY_VOLUME[entity] * self.settings.scale
         if (EPOCH + day * DAY).weekday() == 6:
             mean *= 0.4
-        return max(0, round(rng.gauss(mean, mean * 0.2)))
+        n = max(0, round(rng.gauss(mean, mean * 0.2)))
+        if entity == "repair_orders" and self.settings.outcomes:
+            # A first visit is a new customer's, so that every return visit is a drawn outcome.
+            n = min(n, self.count("customers", day))
+        return n
+
+    def follow_ups(self, entity: str, day: int) -> list[Position]:
+        """The leads that become a deal on `day`, or the visits whose customer comes back on `day`."""
+        with self._lock:
+            if entity == "deals":
+                if day not in self._deals_from_leads:
+                    self._deals_from_leads[day] = [
+                        (d, i)
+                        for d in range(max(0, day - 30), day)
+                        for i in range(self.count("leads", d))
+                        if self.lead(d, i).outcome.follow_up_day == day
+                    ]
+                return self._deals_from_leads[day]
+            # A return visit comes at least 30 days after its visit, so once every earlier day
+            # is walked the day's list is complete.
+            while self._visits_through < day - 1:
+                d = self._visits_through + 1
+                for i in range(self.count("repair_orders", d)):
+                    follow = self.visit(d, i).outcome.follow_up_day
+                    if follow is not None:
+                        self._return_visits.setdefault(follow, []).append((d, i))
+                self._visits_through = d
+            return self._return_visits.get(day, [])
+
+    def outcome(self, entity: str, day: int, index: int) -> Outcome:
+        """The hidden probability behind a lead or repair order, and what was drawn from it."""
+        return (self.lead(day, index) if entity == "leads" else self.visit(day, index)).outcome
+
+    def lead(self, day: int, index: int) -> LeadProfile:
+        """Who sent a lead, about what, how fast it was answered, and whether it became a deal."""
+        if (day, index) in self._leads:
+            return self._leads[(day, index)]
+        rng = self._rng("lead", day, index)
+        created = self.versions("leads", day, index)[0]
+        customer = self.customer_ref(rng, day) if rng.random() < 0.3 else None
+        person = self.customer_person(customer) if customer else _person(rng)
+        source = rng.choice(cat.LEAD_SOURCES)
+        comment, intent = rng.choice(cat.LEAD_COMMENTS)
+        if source in ("walk-in", "phone-up"):
+            minutes = rng.uniform(0, 5)
+        else:
+            # Web leads wait; those that arrive before the store opens wait longest.
+            minutes = math.exp(rng.gauss(3.0, 1.1)) * (3 if created.hour < 14 else 1)
+        has_phone = rng.random() < 0.8
+        p = lead_probability(source, intent, minutes, customer is not None, has_phone)
+        draw = self._rng("outcome", "leads", day, index)
+        converted = draw.random() < p
+        profile = LeadProfile(
+            created=created,
+            source=source,
+            comment=comment,
+            person=person,
+            customer=customer,
+            vehicle=self.inventory_ref(rng, day),
+            response_minutes=minutes,
+            has_phone=has_phone,
+            has_email=customer is not None or rng.random() < 0.9,
+            show_vin=rng.random() < 0.4,
+            outcome=Outcome(p, converted, day + draw.randint(1, 28) if converted else None),
+        )
+        self._leads[(day, index)] = profile
+        return profile
+
+    def visit(self, day: int, index: int) -> VisitProfile:
+        """A repair order's customer, vehicle and work, and whether the customer comes back."""
+        if (day, index) in self._visits:
+            return self._visits[(day, index)]
+        rng = self._rng("visit", day, index)
+        first = self.first_count("repair_orders", day)
+        if index < first or not self.settings.outcomes:
+            make = rng.choice(sorted(cat.MAKES))
+            year = rng.randint(2012, 2025)
+            vin = make_vin(rng, rng.choice(cat.MAKES[make][0]), year)
+            customer = f"C-{day:04d}-{index:05d}" if self.settings.outcomes else self.customer_ref(rng, day)
+            prior = 0
+        else:
+            before = self.visit(*self.follow_ups("repair_orders", day)[index - first])
+            customer, make, vin, year, prior = (
+                before.customer,
+                before.make,
+                before.vin,
+                before.model_year,
+                before.prior_visits + 1,
+            )
+        lines = []
+        for _ in range(rng.randint(1, 4)):
+            op_code = rng.choice(sorted(cat.OPERATIONS))
+            story = rng.randrange(len(cat.OPERATIONS[op_code][0]))
+            lines.append((op_code, story, round(cat.OPERATIONS[op_code][3] * rng.uniform(0.7, 1.4), 1)))
+        age = max(0, (EPOCH + day * DAY).year - year)
+        maintenance = any(op in ("01LOF", "70TIR") for op, _, _ in lines)
+        p = retention_probability(maintenance, age, prior, sum(hours for *_, hours in lines))
+        draw = self._rng("outcome", "repair_orders", day, index)
+        closed_day = (self.versions("repair_orders", day, index)[-1] - EPOCH).days
+        returns = draw.random() < p
+        profile = VisitProfile(
+            customer=customer,
+            make=make,
+            vin=vin,
+            model_year=year,
+            prior_visits=prior,
+            lines=tuple(lines),
+            outcome=Outcome(p, returns, closed_day + draw.randint(30, 340) if returns else None),
+        )
+        self._visits[(day, index)] = profile
+        return profile
+
+    def customer_person(self, ref: str) -> tuple[str, str, str, str]:
+        """The name, email and phone the customer record `ref` was created with."""
+        _, day, index = ref.split("-")
+        return _person(self._rng("r", "customers", int(day), int(index)))
 
     def versions(self, entity: str, day: int, index: int) -> list[dt.datetime]:
         """When the record was created and each time it was changed, oldest first."""
@@ -222,32 +356,37 @@ def _vehicle(dms, rng, changed, day, index, version, modified):
 
 def _deal(dms, rng, changed, day, index, version, modified):
     *_, vin = dms.inventory_ref(rng, day)
-    lead_day = max(0, day - rng.randint(0, 20))
-    leads = dms.count("leads", lead_day)
+    customer, lead_id = dms.customer_ref(rng, day), None
+    # Deals are often posted a day or two after the sale: late-arriving records.
+    sold = dms.versions("deals", day, index)[0] - dt.timedelta(hours=rng.randint(0, 48))
+    walk_ins = dms.first_count("deals", day)
+    if index >= walk_ins:
+        lead_day, lead_index = dms.follow_ups("deals", day)[index - walk_ins]
+        lead = dms.lead(lead_day, lead_index)
+        customer, vin, lead_id = (
+            lead.customer or customer,
+            lead.vehicle[4],
+            f"L-{lead_day:04d}-{lead_index:05d}",
+        )
+        sold = max(sold, lead.created + dt.timedelta(hours=1))
     return {
-        "customer_source_id": dms.customer_ref(rng, day),
+        "customer_source_id": customer,
         "vin": vin,
         "deal_type": rng.choice(cat.DEAL_TYPES),
         "sale_price": round(rng.uniform(18000, 70000) + 250 * version, 2),
-        # Deals are often posted a day or two after the sale: late-arriving records.
-        "sold_at": format_time(modified - dt.timedelta(hours=rng.randint(0, 48))),
-        "lead_source_id": f"L-{lead_day:04d}-{rng.randrange(leads):05d}"
-        if leads and rng.random() < 0.5
-        else None,
+        "sold_at": format_time(sold),
+        "lead_source_id": lead_id,
     }
 
 
 def _repair_order(dms, rng, changed, day, index, version, modified):
     opened = EPOCH + day * DAY - dt.timedelta(hours=rng.randint(0, 72))
-    make = rng.choice(sorted(cat.MAKES))
-    vin = make_vin(rng, rng.choice(cat.MAKES[make][0]), rng.randint(2012, 2025))
+    visit = dms.visit(day, index)
     closes = len(dms.versions("repair_orders", day, index)) - 1 == version
     lines = []
-    for number in range(1, rng.randint(1, 4) + 1):
-        op_code = rng.choice(sorted(cat.OPERATIONS))
-        complaints, causes, corrections, hours, parts = cat.OPERATIONS[op_code]
-        labor = round(hours * rng.uniform(0.7, 1.4), 1)
-        story = rng.randrange(len(complaints))  # complaint, cause and correction tell one story
+    for number, (op_code, story, labor) in enumerate(visit.lines, start=1):
+        # complaint, cause and correction tell one story
+        complaints, causes, corrections, _, parts = cat.OPERATIONS[op_code]
         lines.append(
             {
                 "line_number": number,
@@ -261,8 +400,8 @@ def _repair_order(dms, rng, changed, day, index, version, modified):
         )
     return {
         "ro_number": f"{day:04d}{index:05d}",
-        "customer_source_id": dms.customer_ref(rng, day),
-        "vin": vin,
+        "customer_source_id": visit.customer,
+        "vin": visit.vin,
         "opened_at": format_time(opened),
         "closed_at": format_time(modified) if closes else None,
         "total_amount": round(sum(line["amount"] for line in lines), 2),
@@ -284,23 +423,25 @@ def _appointment(dms, rng, changed, day, index, version, modified):
 
 
 def _lead(dms, rng, changed, day, index, version, modified):
-    first, last, email, phone = _person(rng)
-    make, model, _, year, vin = dms.inventory_ref(rng, day)
-    comments = rng.choice(cat.LEAD_COMMENTS)[0]
+    lead = dms.lead(day, index)
+    first, last, email, phone = lead.person
+    make, model, _, year, vin = lead.vehicle
+    comments = lead.comment
     if version:
         comments = (comments + " Following up: still interested.").strip()
     return {
-        "source": rng.choice(cat.LEAD_SOURCES),
-        "received_at": format_time(modified - dt.timedelta(minutes=rng.randint(0, 30))),
+        "source": lead.source,
+        "received_at": format_time(lead.created),
         "first_name": first,
         "last_name": last,
-        "email": email if rng.random() < 0.9 else None,
-        "phone": phone if rng.random() < 0.8 else None,
+        "email": email if lead.has_email else None,
+        "phone": phone if lead.has_phone else None,
         "vehicle_year": year,
         "vehicle_make": make,
         "vehicle_model": model,
-        "vehicle_vin": vin if rng.random() < 0.4 else None,
+        "vehicle_vin": vin if lead.show_vin else None,
         "comments": comments,
+        "first_response_at": format_time(lead.created + dt.timedelta(minutes=lead.response_minutes)),
     }
 
 
@@ -319,6 +460,32 @@ _CONFORM_FAULTS = {
     "repair_orders": ("opened_at", "N/A"),
     "leads": ("received_at", "yesterday"),
 }
+
+
+@dataclass(frozen=True)
+class LeadProfile:
+    created: dt.datetime
+    source: str
+    comment: str
+    person: tuple[str, str, str, str]
+    customer: str | None  # the existing customer who sent it, if any
+    vehicle: tuple[str, str, str, int, str]
+    response_minutes: float
+    has_phone: bool
+    has_email: bool
+    show_vin: bool
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class VisitProfile:
+    customer: str
+    make: str
+    vin: str
+    model_year: int
+    prior_visits: int
+    lines: tuple[tuple[str, int, float], ...]  # (op code, story, labour hours)
+    outcome: Outcome
 
 
 @dataclass

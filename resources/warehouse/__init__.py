@@ -101,6 +101,10 @@ class Warehouse(dg.ConfigurableResource):
             for partition in result.partitions():
                 yield [json.loads(row[0]) for row in partition]
 
+    def partition_source_ids(self, entity: str, dealership_id: str, day) -> list[str]:
+        """The ids of the raw records whose current version a partition loaded."""
+        return [p["source_id"] for batch in self.raw_payloads(entity, dealership_id, day) for p in batch]
+
     def count(self, table: str, dealership_id: str | None = None) -> int:
         t = metadata.tables[table]
         query = select(func.count()).select_from(t)

@@ -1,0 +1,1 @@
+"""Features built from warehouse tables, one module per model."""

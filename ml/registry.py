@@ -1,0 +1,202 @@
+"""MLflow as NeuroWeaver's system of record: one experiment per model, versions, `champion`/`challenger`.
+
+The tracking URI is `MLFLOW_TRACKING_URI` when set, else an SQLite file with local artifacts
+under AUTERITY_HOME, so a laptop needs no server.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ml.evaluation import calibration_figure, close_figures, importance_figure, roc_figure
+from ml.training import ModelSpec, TrainedModel, model_input
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+REFERENCE_ROWS = 20_000  # the training sample kept for drift checks
+# MLflow saves scikit-learn models with skops, which loads only types it is told to trust. These
+# are the ones our own pipelines hold; a file with anything else still refuses to load.
+SKOPS_TRUSTED_TYPES = [
+    "functools.partial",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+]
+
+
+class ModelNotServable(RuntimeError):
+    """The alias names no version, or the version it names cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class Store:
+    tracking_uri: str
+
+    @classmethod
+    def default(cls, home: Path) -> Store:
+        """`MLFLOW_TRACKING_URI` when set, else `mlflow.db` under `home`."""
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return cls(os.environ["MLFLOW_TRACKING_URI"])
+        return cls(f"sqlite:///{home / 'mlflow.db'}")
+
+    @property
+    def artifact_root(self) -> Path | None:
+        """With an SQLite store, artifacts live beside the file; a server keeps its own."""
+        if self.tracking_uri.startswith("sqlite:///"):
+            return Path(self.tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+        return None
+
+    def client(self):
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # runs log, they do not draw
+        import mlflow
+        from mlflow import MlflowClient
+
+        if self.artifact_root:
+            self.artifact_root.parent.mkdir(parents=True, exist_ok=True)
+        # set_tracking_uri also exports MLFLOW_TRACKING_URI (and the registry's) for subprocesses;
+        # put the user's settings back, so that they keep meaning what was configured.
+        exported = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        for name, value in exported.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        return MlflowClient(self.tracking_uri, self.tracking_uri)
+
+    def experiment_id(self, name: str) -> str:
+        client = self.client()
+        found = client.get_experiment_by_name(name)
+        if found:
+            return found.experiment_id
+        location = (self.artifact_root / name).as_uri() if self.artifact_root else None
+        return client.create_experiment(name, artifact_location=location)
+
+
+@dataclass(frozen=True)
+class LoggedVersion:
+    run_id: str
+    version: str
+    experiment_id: str
+    model_uri: str
+
+    def run_url(self, store: Store) -> str:
+        base = store.tracking_uri if store.tracking_uri.startswith("http") else "http://127.0.0.1:5000"
+        return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+
+
+def log_trained(
+    store: Store, trained: TrainedModel, tags: dict[str, str], figures: dict | None = None
+) -> LoggedVersion:
+    """One MLflow run: params, holdout metrics, plots, the holdout and a training sample; a new version."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    spec = trained.spec
+    experiment = store.experiment_id(spec.name)
+    store.client()
+    holdout_input = model_input(trained.holdout, spec)
+    with mlflow.start_run(experiment_id=experiment, tags=tags) as run:
+        mlflow.log_params(
+            {
+                **trained.params,
+                "features": ",".join(spec.features),
+                "label": spec.label,
+                "rows": len(trained.train),
+            }
+        )
+        mlflow.log_metrics({f"holdout_{k}": v for k, v in trained.scores.as_dict().items()})
+        y, p = trained.holdout[spec.label].astype(int), trained.predict(trained.holdout)
+        plots = {
+            "roc.png": roc_figure(y, p, f"{spec.name}: holdout ROC"),
+            "calibration.png": calibration_figure(y, p, f"{spec.name}: calibration by decile"),
+            **(figures or {}),
+        }
+        if trained.importances is not None:
+            plots["feature_importance.png"] = importance_figure(
+                trained.importances, f"{spec.name}: importance"
+            )
+        for name, figure in plots.items():
+            mlflow.log_figure(figure, f"plots/{name}")
+        close_figures(plots.values())
+        with tempfile.TemporaryDirectory() as tmp:
+            trained.holdout.to_parquet(Path(tmp) / "holdout.parquet")
+            sample = trained.train.sample(min(len(trained.train), REFERENCE_ROWS), random_state=0)
+            sample.to_parquet(Path(tmp) / "reference.parquet")
+            mlflow.log_artifacts(tmp, "data")
+        info = mlflow.sklearn.log_model(
+            trained.pipeline,
+            name="model",
+            registered_model_name=spec.name,
+            signature=infer_signature(holdout_input.head(200), p[:200]),
+            input_example=holdout_input.head(5),
+            pyfunc_predict_fn="predict_proba",
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+    version = str(info.registered_model_version)
+    store.client().set_registered_model_alias(spec.name, CHALLENGER, version)
+    return LoggedVersion(run.info.run_id, version, experiment, info.model_uri)
+
+
+@dataclass(frozen=True)
+class Registered:
+    version: str
+    run_id: str
+
+
+def alias_version(store: Store, name: str, alias: str) -> Registered | None:
+    """The registered version an alias points at, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = store.client().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return Registered(str(found.version), found.run_id)
+
+
+def set_alias(store: Store, name: str, alias: str, version: str) -> None:
+    store.client().set_registered_model_alias(name, alias, version)
+
+
+def load_alias(store: Store, name: str, alias: str):
+    """The pyfunc model behind `name@alias`; ModelNotServable rather than anything else."""
+    import mlflow
+
+    found = alias_version(store, name, alias)
+    if found is None:
+        raise ModelNotServable(f"model {name!r} has no {alias!r} version in {store.tracking_uri}")
+    store.client()
+    try:
+        return found.version, mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+    except Exception as exc:
+        raise ModelNotServable(f"{name}@{alias} (version {found.version}) cannot be loaded: {exc}") from exc
+
+
+def run_frame(store: Store, run_id: str, name: str) -> pd.DataFrame:
+    """A frame the training run logged under data/ (holdout or reference)."""
+    import mlflow
+
+    store.client()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"data/{name}.parquet", dst_path=tmp
+        )
+        return pd.read_parquet(path)
+
+
+def probabilities(model, frame: pd.DataFrame) -> pd.Series:
+    """The positive-class probability a logged pyfunc model gives each row, its signature deciding the input."""
+    from mlflow.types import DataType
+
+    schema = model.metadata.get_input_schema()
+    text = [c.name for c in schema.inputs if c.type == DataType.string]
+    numbers = [c.name for c in schema.inputs if c.name not in text]
+    spec = ModelSpec("", "", "", tuple(text), tuple(numbers))
+    out = model.predict(model_input(frame, spec))
+    values = out.to_numpy() if hasattr(out, "to_numpy") else out
+    return pd.Series(values[:, 1] if values.ndim == 2 else values, index=frame.index)
