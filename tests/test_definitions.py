@@ -19,11 +19,13 @@ def test_every_asset_says_what_it_is_who_owns_it_and_where_it_belongs():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"dms/raw_repair_orders", "dms/raw_repair_order_lines", "core/vehicles", "core/leads",
-            "enrichment/lead_enrichments", "enrichment/repair_order_enrichments"} <= keys  # fmt: skip
+            "enrichment/lead_enrichments", "enrichment/repair_order_enrichments", "ml/lead_conversion",
+            "ml/lead_conversion_champion", "ml/service_retention", "ml/complaint_classifier",
+            "ml/lead_scores"} <= keys  # fmt: skip
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners == ["team:data-platform"], key
-        assert node.group_name in {"dms_raw", "core", "enrichment"}, key
+        assert node.group_name in {"dms_raw", "core", "enrichment", "ml", "scoring"}, key
         assert node.description and node.kinds, key
 
 
@@ -32,6 +34,22 @@ def test_the_sync_job_schedule_and_sensor_are_defined():
     assert defs.resolve_job_def("enrichment_job")
     assert defs.resolve_schedule_def("nightly_dms_sync").cron_schedule == "15 * * * *"
     assert defs.resolve_sensor_def("fleet_partitions")
+
+
+def test_neuroweaver_jobs_schedule_and_sensors_are_defined():
+    assert defs.resolve_job_def("model_training_job")
+    assert defs.resolve_job_def("lead_scoring_job").partitions_def is not None
+    assert defs.resolve_schedule_def("weekly_model_training").cron_schedule == "0 4 * * 1"
+    assert defs.resolve_sensor_def("retrain_on_new_outcomes")
+    assert defs.resolve_sensor_def("score_new_leads")
+
+
+def test_loading_the_code_location_imports_neither_mlflow_nor_sklearn():
+    probe = (
+        "import sys, auterity_pipelines.definitions; print(sorted({'mlflow', 'sklearn'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
 def test_dagster_definitions_validate_passes():

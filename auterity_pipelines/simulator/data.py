@@ -285,7 +285,8 @@ class RooftopDms:
         make = rng.choice(sorted(cat.MAKES))
         wmis, models, _ = cat.MAKES[make]
         model = rng.choice(sorted(models))
-        year = min((EPOCH + day * DAY).year + 1, 2014 + rng.randint(1, 12))
+        # Inventory spans the coming model year and the eleven before it, whatever the date.
+        year = (EPOCH + day * DAY).year + 1 - rng.randint(0, 11)
         vin = make_vin(rng, rng.choice(wmis), year, bad=rng.random() < self.settings.bad_vin_share)
         return make, model, rng.choice(models[model]), year, vin
 

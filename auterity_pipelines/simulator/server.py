@@ -23,7 +23,7 @@ from starlette.routing import Route
 from auterity_pipelines.loopback import serve_app_in_thread
 from auterity_pipelines.records import REST_ENTITIES, TIME_FIELDS, content_checksum
 from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
-from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings, truth
+from auterity_pipelines.simulator.data import EPOCH, RooftopDms, SimulatorSettings, truth
 
 MAX_PAGE_SIZE = 1000
 
@@ -91,9 +91,14 @@ class Simulator:
         self.credentials = dict(credentials or DEMO_CREDENTIALS)
         self._signing_key = hashlib.sha256(repr(sorted(self.credentials.items())).encode()).digest()
         self._lock = threading.Lock()
+        self._rooftops: dict[str, RooftopDms] = {}
 
     def rooftop(self, key: str) -> RooftopDms:
-        return RooftopDms(key, self.settings)
+        # Kept: a rooftop remembers which leads converted and which visits came back.
+        with self._lock:
+            if key not in self._rooftops:
+                self._rooftops[key] = RooftopDms(key, self.settings)
+            return self._rooftops[key]
 
     # -- tokens: stateless, signed, with an expiry --------------------------------------
 
@@ -270,6 +275,18 @@ class Simulator:
             }
         )
 
+    async def outcomes(self, request: Request) -> Response:
+        """Test and benchmark support: the hidden probability and drawn outcome of each lead or repair order."""
+        q = request.query_params
+        if q["entity"] not in ("leads", "repair_orders"):
+            return JSONResponse({"error": "entity is leads or repair_orders"}, status_code=400)
+        dms = self.rooftop(q["key"])
+        found = [
+            dms.outcome(q["entity"], day, index).as_dict(record["source_id"], EPOCH)
+            for (day, index), record in dms.stream(q["entity"], _iso(q["start"]), _iso(q["end"]))
+        ]
+        return JSONResponse({"outcomes": found})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -278,6 +295,7 @@ class Simulator:
                 Route("/tekion/openapi/v3.1/oauth/token", self.tekion_token, methods=["POST"]),
                 Route("/tekion/openapi/v4/{entity}", self.tekion_records),
                 Route("/_sim/truth", self.truth),
+                Route("/_sim/outcomes", self.outcomes),
                 Route("/_sim/health", lambda request: JSONResponse({"ok": True})),
             ]
         )

@@ -4,14 +4,13 @@ import datetime as dt
 import shutil
 
 import dagster as dg
-import pytest
 from sqlalchemy import select
 
 from assets.models import model_assets, model_key
 from assets.scoring import lead_scores
 from auterity_pipelines.partitions import partition_key
 from auterity_pipelines.schema import lead_scores as lead_scores_table
-from auterity_pipelines.simulator.data import EPOCH, RooftopDms, SimulatorSettings
+from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
 from ml import lifecycle
 from ml.features.frames import load_tables
 from ml.models import LEAD_CONVERSION
@@ -21,36 +20,9 @@ from ml.training import ModelSpec, train
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
 from tests.helpers import load_history
+from tests.integration.conftest import NOW, ROOFTOP, SCORED_DAY
 
-ROOFTOP = "lakeside-honda"
-NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
-SCORED_DAY = dt.date(2026, 11, 19)
 ASSETS = {a.key: a for a in model_assets}
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory) -> Warehouse:
-    """A SQLite warehouse holding 23 months of one simulated rooftop, and its last day as a partition."""
-    warehouse = Warehouse(url=f"sqlite:///{tmp_path_factory.mktemp('history') / 'warehouse.db'}")
-    warehouse.upgrade()
-    dms = RooftopDms(ROOFTOP, SimulatorSettings(now=NOW))
-    last = dt.datetime.combine(SCORED_DAY, dt.time(), tzinfo=dt.UTC)
-    load_history(warehouse, dms, ROOFTOP, EPOCH, last, SCORED_DAY - dt.timedelta(days=1))
-    load_history(warehouse, dms, ROOFTOP, last, last + dt.timedelta(days=1), SCORED_DAY)
-    return warehouse
-
-
-@pytest.fixture(autouse=True)
-def no_scores_left_behind(request):
-    yield
-    if "history" in request.fixturenames:
-        with request.getfixturevalue("history").engine.begin() as conn:
-            conn.execute(lead_scores_table.delete())
-
-
-@pytest.fixture
-def neuroweaver(tmp_path) -> NeuroWeaver:
-    return NeuroWeaver(tracking_uri=Store.default(tmp_path).tracking_uri, challenger_share=0.5)
 
 
 def train_lead_model(instance, warehouse, neuroweaver, **kwargs):

@@ -1,0 +1,78 @@
+"""The complaint classifier behind the local provider: registered like the other models, served as champion."""
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import httpx
+
+from assets.models import champion_key, model_assets, model_key
+from ml.registry import CHALLENGER, CHAMPION, Store, alias_version
+from ml.text.registry import COMPLAINT_MODEL
+from resources.mlflow import NeuroWeaver
+
+ASSETS = [
+    a
+    for a in model_assets
+    if a.key in (model_key("complaint_classifier"), champion_key("complaint_classifier"))
+]
+
+
+def test_the_complaint_classifier_is_registered_and_a_tie_does_not_replace_the_champion(instance, tmp_path):
+    neuroweaver = NeuroWeaver(tracking_uri=Store.default(tmp_path).tracking_uri)
+    first = dg.materialize(ASSETS, resources={"neuroweaver": neuroweaver}, instance=instance)
+    trained = first.asset_materializations_for_node("ml__complaint_classifier")[0].metadata
+    assert trained["macro_f1"].value > 0.5 and trained["model_version"].value == "1"
+    assert [e.passed for e in first.get_asset_check_evaluations()] == [True]
+    assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHAMPION).version == "1"
+
+    second = dg.materialize(ASSETS, resources={"neuroweaver": neuroweaver}, instance=instance)
+    decision = second.asset_materializations_for_node("ml__complaint_classifier_champion")[0].metadata
+    assert decision["promoted"].value is False and "the champion stays" in decision["reason"].value
+    assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHALLENGER).version == "2"
+    assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHAMPION).version == "1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_neuroweaver_serve_answers_with_the_registered_champion(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["AUTERITY_HOME"] = str(tmp_path)
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("auterity")), "neuroweaver", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([server.stdout], [], [], 240)
+        assert ready, "the endpoint did not start"
+        banner = server.stdout.readline()
+        # An empty store gets a trained and registered champion first, and that is what serves.
+        assert "complaint classifier version 1, champion" in banner, banner
+        assert alias_version(Store.default(tmp_path), COMPLAINT_MODEL, CHAMPION).version == "1"
+        line = {"complaint": "Grinding noise from front wheels when braking.", "cause": "", "correction": ""}
+        for _ in range(50):
+            try:
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/v1/chat/completions",
+                    json={
+                        "model": "neuroweaver-repair-order-enrichment",
+                        "messages": [{"role": "user", "content": json.dumps(line)}],
+                    },
+                    timeout=10,
+                )
+                break
+            except httpx.ConnectError:
+                select.select([], [], [], 0.2)
+        result = json.loads(answer.json()["choices"][0]["message"]["content"])
+        assert result["category"] == "brakes"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
