@@ -28,11 +28,12 @@ def champion_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["ml", f"{name}_champion"])
 
 
-def _version_metadata(neuroweaver: NeuroWeaver, logged) -> dict:
+def _version_metadata(neuroweaver: NeuroWeaver, name: str, logged) -> dict:
     metadata = {
         "mlflow_run_id": logged.run_id,
         "mlflow_experiment_id": logged.experiment_id,
         "model_version": logged.version,
+        "model_uri": f"models:/{name}/{logged.version}",
     }
     uri = neuroweaver.tracking_uri
     # A link only to a server whose address carries no credentials.
@@ -86,7 +87,7 @@ def _tabular_model_asset(model) -> dg.AssetsDefinition:
         )
         yield dg.MaterializeResult(
             metadata={
-                **_version_metadata(neuroweaver, logged),
+                **_version_metadata(neuroweaver, model.name, logged),
                 "roc_auc": scores.roc_auc,
                 "pr_auc": scores.pr_auc,
                 "brier": scores.brier,

@@ -80,14 +80,8 @@ def drift_result(neuroweaver: NeuroWeaver, scored: ScoredPartition, day: dt.date
         & (frame["received_at"] >= end - pd.Timedelta(days=neuroweaver.drift_window_days))
     ]
     if len(recent) < MIN_DRIFT_ROWS:
-        return dg.AssetCheckResult(
-            check_name=DRIFT_CHECK,
-            passed=True,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "recent_leads": len(recent),
-                "note": f"fewer than {MIN_DRIFT_ROWS} recent leads; not measured",
-            },
+        return _not_measured(
+            DRIFT_CHECK, f"fewer than {MIN_DRIFT_ROWS} recent leads", recent_leads=len(recent)
         )
     reference = run_frame(neuroweaver.store, scored.champion_run_id, "reference")
     psi = feature_psi(reference, recent, FEATURES)
@@ -148,6 +142,12 @@ def decile_result(
             "matured_scored_leads": len(matured),
             "by_decile": dg.MetadataValue.md(_table(table.round(4).set_index("decile"))),
         },
+    )
+
+
+def _not_measured(check: str, why: str, **counts) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=check, passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={**counts, "note": why}
     )
 
 

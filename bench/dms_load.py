@@ -55,11 +55,14 @@ def write_lines_extract(root: Path, target_lines: int) -> int:
 
     now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
     # A day's count is proportional to the scale (its random draw does not depend on it), 2.5 lines an order.
-    probe = RooftopDms(ROOFTOP, SimulatorSettings(now=now, scale=1000)).count(
+    probe = RooftopDms(ROOFTOP, SimulatorSettings(now=now, scale=1000, outcomes=False)).count(
         "repair_orders", (DAY - dt.date(2025, 1, 1)).days
     )
-    # 1% headroom: the lines per order vary, and the target is a floor.
-    settings = SimulatorSettings(now=now, scale=1010 * target_lines / (probe * 2.5), update_share=0)
+    # 1% headroom: the lines per order vary, and the target is a floor. Outcomes tie each day to
+    # the months before it; a one-day load at this scale needs none.
+    settings = SimulatorSettings(
+        now=now, scale=1010 * target_lines / (probe * 2.5), update_share=0, outcomes=False
+    )
     folder = write_extract(RooftopDms(ROOFTOP, settings), ROOFTOP, DAY, TZ, root, entities=LINES)
     return json.loads((folder / "manifest.json").read_text())["files"]["repair_order_lines.csv"]["rows"]
 

@@ -163,16 +163,17 @@ def set_alias(store: Store, name: str, alias: str, version: str) -> None:
     store.client().set_registered_model_alias(name, alias, version)
 
 
-def load_alias(store: Store, name: str, alias: str):
-    """The pyfunc model behind `name@alias`; ModelNotServable rather than anything else."""
-    import mlflow
+def load_alias(store: Store, name: str, alias: str, flavor: str = "pyfunc"):
+    """(version, model) behind `name@alias` in an MLflow flavor; ModelNotServable rather than anything else."""
+    import importlib
 
     found = alias_version(store, name, alias)
     if found is None:
         raise ModelNotServable(f"model {name!r} has no {alias!r} version in {store.tracking_uri}")
     store.client()
     try:
-        return found.version, mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+        loader = importlib.import_module(f"mlflow.{flavor}").load_model
+        return found.version, loader(f"models:/{name}@{alias}")
     except Exception as exc:
         raise ModelNotServable(f"{name}@{alias} (version {found.version}) cannot be loaded: {exc}") from exc
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ml.evaluation import close_figures
 from ml.promotion import Decision, decide
-from ml.registry import CHALLENGER, CHAMPION, ModelNotServable, Store, alias_version, set_alias
+from ml.registry import CHALLENGER, CHAMPION, ModelNotServable, Store, alias_version, load_alias, set_alias
 from ml.text import complaints
 
 COMPLAINT_MODEL = "neuroweaver_complaint_classifier"
@@ -76,18 +76,7 @@ def promote(store: Store, margin: float) -> tuple[Decision, str | None]:
 
 def load(store: Store, alias: str = CHAMPION):
     """The scikit-learn classifier behind an alias; ModelNotServable when there is none or it is broken."""
-    import mlflow
-
-    found = alias_version(store, COMPLAINT_MODEL, alias)
-    if found is None:
-        raise ModelNotServable(f"{COMPLAINT_MODEL} has no {alias!r} version in {store.tracking_uri}")
-    store.client()
-    try:
-        return mlflow.sklearn.load_model(f"models:/{COMPLAINT_MODEL}@{alias}")
-    except Exception as exc:
-        raise ModelNotServable(
-            f"{COMPLAINT_MODEL}@{alias} (version {found.version}) cannot be loaded: {exc}"
-        ) from exc
+    return load_alias(store, COMPLAINT_MODEL, alias, flavor="sklearn")[1]
 
 
 def _per_category_figure(model, rows: list[complaints.Labelled]):
