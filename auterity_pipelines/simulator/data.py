@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import random
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auterity_pipelines import vin as vins
 from auterity_pipelines.records import format_time, split_lines
 from auterity_pipelines.simulator import catalog as cat
-from auterity_pipelines.simulator.outcomes import Outcome, lead_probability, retention_probability
+from auterity_pipelines.simulator.generate import DAY, EPOCH, make_vin, person
+from auterity_pipelines.simulator.outcomes import HiddenOutcomes, Position
 
-EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-DAY = dt.timedelta(days=1)
 UPDATE_LAG_DAYS = 21
 DAILY_VOLUME = {
     "customers": 10,
@@ -40,7 +36,6 @@ _PREFIX = {
     "appointments": "A",
     "leads": "L",
 }
-_VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 
 
 @dataclass(frozen=True)
@@ -58,22 +53,14 @@ class SimulatorSettings:
         return self.now or dt.datetime.now(dt.UTC)
 
 
-Position = tuple[int, int]  # (creation day, index within the day)
-
-
-class RooftopDms:
+class RooftopDms(HiddenOutcomes):
     """One rooftop's DMS; `key` is what the API or extract names the rooftop by."""
 
     def __init__(self, key: str, settings: SimulatorSettings):
         self.key = key
         self.settings = settings
         self.seed = hashlib.sha256(key.encode()).hexdigest()[:16]
-        self._leads: dict[Position, LeadProfile] = {}
-        self._visits: dict[Position, VisitProfile] = {}
-        self._deals_from_leads: dict[int, list[Position]] = {}
-        self._return_visits: dict[int, list[Position]] = {}
-        self._visits_through = -1
-        self._lock = threading.RLock()
+        self.init_outcomes()
 
     def _rng(self, *parts: object) -> random.Random:
         # String seeds are hashed with SHA-512: the same on every run and machine.
@@ -96,117 +83,6 @@ class RooftopDms:
             # A first visit is a new customer's, so that every return visit is a drawn outcome.
             n = min(n, self.count("customers", day))
         return n
-
-    def follow_ups(self, entity: str, day: int) -> list[Position]:
-        """The leads that become a deal on `day`, or the visits whose customer comes back on `day`."""
-        with self._lock:
-            if entity == "deals":
-                if day not in self._deals_from_leads:
-                    self._deals_from_leads[day] = [
-                        (d, i)
-                        for d in range(max(0, day - 30), day)
-                        for i in range(self.count("leads", d))
-                        if self.lead(d, i).outcome.follow_up_day == day
-                    ]
-                return self._deals_from_leads[day]
-            # A return visit comes at least 30 days after its visit, so once every earlier day
-            # is walked the day's list is complete.
-            while self._visits_through < day - 1:
-                d = self._visits_through + 1
-                for i in range(self.count("repair_orders", d)):
-                    follow = self.visit(d, i).outcome.follow_up_day
-                    if follow is not None:
-                        self._return_visits.setdefault(follow, []).append((d, i))
-                self._visits_through = d
-            return self._return_visits.get(day, [])
-
-    def outcome(self, entity: str, day: int, index: int) -> Outcome:
-        """The hidden probability behind a lead or repair order, and what was drawn from it."""
-        return (self.lead(day, index) if entity == "leads" else self.visit(day, index)).outcome
-
-    def lead(self, day: int, index: int) -> LeadProfile:
-        """Who sent a lead, about what, how fast it was answered, and whether it became a deal."""
-        if (day, index) in self._leads:
-            return self._leads[(day, index)]
-        rng = self._rng("lead", day, index)
-        created = self.versions("leads", day, index)[0]
-        customer = self.customer_ref(rng, day) if rng.random() < 0.3 else None
-        person = self.customer_person(customer) if customer else _person(rng)
-        source = rng.choice(cat.LEAD_SOURCES)
-        comment, intent = rng.choice(cat.LEAD_COMMENTS)
-        if source in ("walk-in", "phone-up"):
-            minutes = rng.uniform(0, 5)
-        else:
-            # Web leads wait; those that arrive before the store opens wait longest.
-            minutes = math.exp(rng.gauss(3.0, 1.1)) * (3 if created.hour < 14 else 1)
-        has_phone = rng.random() < 0.8
-        p = lead_probability(source, intent, minutes, customer is not None, has_phone)
-        draw = self._rng("outcome", "leads", day, index)
-        converted = draw.random() < p
-        profile = LeadProfile(
-            created=created,
-            source=source,
-            comment=comment,
-            person=person,
-            customer=customer,
-            vehicle=self.inventory_ref(rng, day),
-            response_minutes=minutes,
-            has_phone=has_phone,
-            has_email=customer is not None or rng.random() < 0.9,
-            show_vin=rng.random() < 0.4,
-            outcome=Outcome(p, converted, day + draw.randint(1, 28) if converted else None),
-        )
-        self._leads[(day, index)] = profile
-        return profile
-
-    def visit(self, day: int, index: int) -> VisitProfile:
-        """A repair order's customer, vehicle and work, and whether the customer comes back."""
-        if (day, index) in self._visits:
-            return self._visits[(day, index)]
-        rng = self._rng("visit", day, index)
-        first = self.first_count("repair_orders", day)
-        if index < first or not self.settings.outcomes:
-            make = rng.choice(sorted(cat.MAKES))
-            year = rng.randint(2012, 2025)
-            vin = make_vin(rng, rng.choice(cat.MAKES[make][0]), year)
-            customer = f"C-{day:04d}-{index:05d}" if self.settings.outcomes else self.customer_ref(rng, day)
-            prior = 0
-        else:
-            before = self.visit(*self.follow_ups("repair_orders", day)[index - first])
-            customer, make, vin, year, prior = (
-                before.customer,
-                before.make,
-                before.vin,
-                before.model_year,
-                before.prior_visits + 1,
-            )
-        lines = []
-        for _ in range(rng.randint(1, 4)):
-            op_code = rng.choice(sorted(cat.OPERATIONS))
-            story = rng.randrange(len(cat.OPERATIONS[op_code][0]))
-            lines.append((op_code, story, round(cat.OPERATIONS[op_code][3] * rng.uniform(0.7, 1.4), 1)))
-        age = max(0, (EPOCH + day * DAY).year - year)
-        maintenance = any(op in ("01LOF", "70TIR") for op, _, _ in lines)
-        p = retention_probability(maintenance, age, prior, sum(hours for *_, hours in lines))
-        draw = self._rng("outcome", "repair_orders", day, index)
-        closed_day = (self.versions("repair_orders", day, index)[-1] - EPOCH).days
-        returns = draw.random() < p
-        profile = VisitProfile(
-            customer=customer,
-            make=make,
-            vin=vin,
-            model_year=year,
-            prior_visits=prior,
-            lines=tuple(lines),
-            outcome=Outcome(p, returns, closed_day + draw.randint(30, 340) if returns else None),
-        )
-        self._visits[(day, index)] = profile
-        return profile
-
-    def customer_person(self, ref: str) -> tuple[str, str, str, str]:
-        """The name, email and phone the customer record `ref` was created with."""
-        _, day, index = ref.split("-")
-        return _person(self._rng("r", "customers", int(day), int(index)))
 
     def versions(self, entity: str, day: int, index: int) -> list[dt.datetime]:
         """When the record was created and each time it was changed, oldest first."""
@@ -299,34 +175,8 @@ class RooftopDms:
         return self.vehicle(day, 0)
 
 
-def make_vin(rng: random.Random, wmi: str, year: int, bad: bool = False) -> str:
-    """A VIN with a correct check digit, or (bad) a wrong one or an illegal letter."""
-    vds = "".join(rng.choice(_VIN_CHARS.replace("U", "").replace("Z", "")) for _ in range(5))
-    # Position 7 is a letter from model year 2010 on, as 49 CFR 565.15 reads it.
-    vds = (
-        vds[:3] + (rng.choice("ABCDEFGHJKLMNPRSTVWXY") if year >= 2010 else str(rng.randint(0, 9))) + vds[4:]
-    )
-    year_code = vins.year_code(year)
-    body = f"{wmi}{vds}0{year_code}{rng.choice('ABCDEFGHKLMNPRSTUVWXYZ')}{rng.randint(0, 999999):06d}"
-    vin = body[:8] + vins.check_digit(body) + body[9:]
-    if bad:
-        if rng.random() < 0.8:
-            wrong = rng.choice([c for c in "0123456789X" if c != vin[8]])
-            vin = vin[:8] + wrong + vin[9:]
-        else:
-            vin = vin[:11] + "O" + vin[12:]
-    return vin
-
-
-def _person(rng: random.Random) -> tuple[str, str, str, str]:
-    first, last = rng.choice(cat.FIRST_NAMES), rng.choice(cat.LAST_NAMES)
-    email = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(cat.EMAIL_DOMAINS)}".lower().replace("'", "")
-    phone = f"({rng.randint(201, 989)}) 555-{rng.randint(0, 9999):04d}"
-    return first, last, email, phone
-
-
 def _customer(dms, rng, changed, day, index, version, modified):
-    first, last, email, phone = _person(rng)
+    first, last, email, phone = person(rng)
     if version:
         phone = f"({changed.randint(201, 989)}) 555-{changed.randint(0, 9999):04d}"
     return {
@@ -461,32 +311,6 @@ _CONFORM_FAULTS = {
     "repair_orders": ("opened_at", "N/A"),
     "leads": ("received_at", "yesterday"),
 }
-
-
-@dataclass(frozen=True)
-class LeadProfile:
-    created: dt.datetime
-    source: str
-    comment: str
-    person: tuple[str, str, str, str]
-    customer: str | None  # the existing customer who sent it, if any
-    vehicle: tuple[str, str, str, int, str]
-    response_minutes: float
-    has_phone: bool
-    has_email: bool
-    show_vin: bool
-    outcome: Outcome
-
-
-@dataclass(frozen=True)
-class VisitProfile:
-    customer: str
-    make: str
-    vin: str
-    model_year: int
-    prior_visits: int
-    lines: tuple[tuple[str, int, float], ...]  # (op code, story, labour hours)
-    outcome: Outcome
 
 
 @dataclass

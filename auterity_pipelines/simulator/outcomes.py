@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from dataclasses import dataclass
+
+from auterity_pipelines.simulator import catalog as cat
+from auterity_pipelines.simulator.generate import DAY, EPOCH, make_vin, person
+
+Position = tuple[int, int]  # (creation day, index within the day)
 
 LEAD_HORIZON_DAYS = 30
 RETENTION_HORIZON_DAYS = 365
@@ -85,3 +91,154 @@ class Outcome:
             if self.follow_up_day is not None
             else None,
         }
+
+
+@dataclass(frozen=True)
+class LeadProfile:
+    created: dt.datetime
+    source: str
+    comment: str
+    person: tuple[str, str, str, str]
+    customer: str | None  # the existing customer who sent it, if any
+    vehicle: tuple[str, str, str, int, str]
+    response_minutes: float
+    has_phone: bool
+    has_email: bool
+    show_vin: bool
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class VisitProfile:
+    customer: str
+    make: str
+    vin: str
+    model_year: int
+    prior_visits: int
+    lines: tuple[tuple[str, int, float], ...]  # (op code, story, labour hours)
+    outcome: Outcome
+
+
+class HiddenOutcomes:
+    """What a rooftop's DMS does not say: who converts, who comes back, and when (mixed into RooftopDms)."""
+
+    settings: object
+
+    def init_outcomes(self) -> None:
+        self._leads: dict[Position, LeadProfile] = {}
+        self._visits: dict[Position, VisitProfile] = {}
+        self._deals_from_leads: dict[int, list[Position]] = {}
+        self._return_visits: dict[int, list[Position]] = {}
+        self._visits_through = -1
+        self._lock = threading.RLock()
+
+    def follow_ups(self, entity: str, day: int) -> list[Position]:
+        """The leads that become a deal on `day`, or the visits whose customer comes back on `day`."""
+        with self._lock:
+            if entity == "deals":
+                if day not in self._deals_from_leads:
+                    self._deals_from_leads[day] = [
+                        (d, i)
+                        for d in range(max(0, day - 30), day)
+                        for i in range(self.count("leads", d))
+                        if self.lead(d, i).outcome.follow_up_day == day
+                    ]
+                return self._deals_from_leads[day]
+            # A return visit comes at least 30 days after its visit, so once every earlier day
+            # is walked the day's list is complete.
+            while self._visits_through < day - 1:
+                d = self._visits_through + 1
+                for i in range(self.count("repair_orders", d)):
+                    follow = self.visit(d, i).outcome.follow_up_day
+                    if follow is not None:
+                        self._return_visits.setdefault(follow, []).append((d, i))
+                self._visits_through = d
+            return self._return_visits.get(day, [])
+
+    def outcome(self, entity: str, day: int, index: int) -> Outcome:
+        """The hidden probability behind a lead or repair order, and what was drawn from it."""
+        return (self.lead(day, index) if entity == "leads" else self.visit(day, index)).outcome
+
+    def lead(self, day: int, index: int) -> LeadProfile:
+        """Who sent a lead, about what, how fast it was answered, and whether it became a deal."""
+        if (day, index) in self._leads:
+            return self._leads[(day, index)]
+        rng = self._rng("lead", day, index)
+        created = self.versions("leads", day, index)[0]
+        customer = self.customer_ref(rng, day) if rng.random() < 0.3 else None
+        who = self.customer_person(customer) if customer else person(rng)
+        source = rng.choice(cat.LEAD_SOURCES)
+        comment, intent = rng.choice(cat.LEAD_COMMENTS)
+        if source in ("walk-in", "phone-up"):
+            minutes = rng.uniform(0, 5)
+        else:
+            # Web leads wait; those that arrive before the store opens wait longest.
+            minutes = math.exp(rng.gauss(3.0, 1.1)) * (3 if created.hour < 14 else 1)
+        has_phone = rng.random() < 0.8
+        p = lead_probability(source, intent, minutes, customer is not None, has_phone)
+        draw = self._rng("outcome", "leads", day, index)
+        converted = draw.random() < p
+        profile = LeadProfile(
+            created=created,
+            source=source,
+            comment=comment,
+            person=who,
+            customer=customer,
+            vehicle=self.inventory_ref(rng, day),
+            response_minutes=minutes,
+            has_phone=has_phone,
+            has_email=customer is not None or rng.random() < 0.9,
+            show_vin=rng.random() < 0.4,
+            outcome=Outcome(p, converted, day + draw.randint(1, 28) if converted else None),
+        )
+        self._leads[(day, index)] = profile
+        return profile
+
+    def visit(self, day: int, index: int) -> VisitProfile:
+        """A repair order's customer, vehicle and work, and whether the customer comes back."""
+        if (day, index) in self._visits:
+            return self._visits[(day, index)]
+        rng = self._rng("visit", day, index)
+        first = self.first_count("repair_orders", day)
+        if index < first or not self.settings.outcomes:
+            make = rng.choice(sorted(cat.MAKES))
+            year = rng.randint(2012, 2025)
+            vin = make_vin(rng, rng.choice(cat.MAKES[make][0]), year)
+            customer = f"C-{day:04d}-{index:05d}" if self.settings.outcomes else self.customer_ref(rng, day)
+            prior = 0
+        else:
+            before = self.visit(*self.follow_ups("repair_orders", day)[index - first])
+            customer, make, vin, year, prior = (
+                before.customer,
+                before.make,
+                before.vin,
+                before.model_year,
+                before.prior_visits + 1,
+            )
+        lines = []
+        for _ in range(rng.randint(1, 4)):
+            op_code = rng.choice(sorted(cat.OPERATIONS))
+            story = rng.randrange(len(cat.OPERATIONS[op_code][0]))
+            lines.append((op_code, story, round(cat.OPERATIONS[op_code][3] * rng.uniform(0.7, 1.4), 1)))
+        age = max(0, (EPOCH + day * DAY).year - year)
+        maintenance = any(op in ("01LOF", "70TIR") for op, _, _ in lines)
+        p = retention_probability(maintenance, age, prior, sum(hours for *_, hours in lines))
+        draw = self._rng("outcome", "repair_orders", day, index)
+        closed_day = (self.versions("repair_orders", day, index)[-1] - EPOCH).days
+        returns = draw.random() < p
+        profile = VisitProfile(
+            customer=customer,
+            make=make,
+            vin=vin,
+            model_year=year,
+            prior_visits=prior,
+            lines=tuple(lines),
+            outcome=Outcome(p, returns, closed_day + draw.randint(30, 340) if returns else None),
+        )
+        self._visits[(day, index)] = profile
+        return profile
+
+    def customer_person(self, ref: str) -> tuple[str, str, str, str]:
+        """The name, email and phone the customer record `ref` was created with."""
+        _, day, index = ref.split("-")
+        return person(self._rng("r", "customers", int(day), int(index)))
