@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -13,6 +14,15 @@ from auterity_pipelines.definitions import defs
 from auterity_pipelines.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def live_instance():
+    # Resolving definitions reads Dagster's process-wide defs-state storage, which still names
+    # the last test instance after it is closed (tests of schedules and sensors leave one): give
+    # it a live one, whatever ran before.
+    with dg.instance_for_test():
+        yield
 
 
 def test_every_asset_says_what_it_is_who_owns_it_and_where_it_belongs():
