@@ -39,29 +39,33 @@ def score_leads(
     from ml.scoring import score_frame
 
     store = neuroweaver.store
-    champion = load_alias(store, LEAD_MODEL, CHAMPION)
+    champion, champion_model = load_alias(store, LEAD_MODEL, CHAMPION)
     candidate = alias_version(store, LEAD_MODEL, CHALLENGER)
     challenger = None
-    if neuroweaver.challenger_share > 0 and candidate is not None and candidate.version != champion[0]:
-        challenger = load_alias(store, LEAD_MODEL, CHALLENGER)
+    if neuroweaver.challenger_share > 0 and candidate is not None and candidate.version != champion.version:
+        found, model = load_alias(store, LEAD_MODEL, CHALLENGER)
+        challenger = (found.version, model)
     ids = set(warehouse.partition_source_ids("leads", dealership_id, day))
     now = dt.datetime.now(dt.UTC)
     frame = LEAD_CONVERSION.build(
         load_tables(warehouse.engine, LEAD_CONVERSION.tables, [dealership_id]), now
     )[1]
     new = frame[frame["lead_id"].isin(ids)]
-    scores = score_frame(new, "lead_id", LEAD_MODEL, champion, challenger, neuroweaver.challenger_share)
+    scores = score_frame(
+        new,
+        "lead_id",
+        LEAD_MODEL,
+        (champion.version, champion_model),
+        challenger,
+        neuroweaver.challenger_share,
+    )
     rows = [
         (dealership_id, lead_id, LEAD_MODEL, s.model_version, float(s.score), s.variant, now, run_id)
         for lead_id, s in zip(new["lead_id"], scores.itertuples())
     ]
     warehouse.upsert("lead_scores", rows)
     return ScoredPartition(
-        frame,
-        scores,
-        champion[0],
-        alias_version(store, LEAD_MODEL, CHAMPION).run_id,
-        challenger[0] if challenger else None,
+        frame, scores, champion.version, champion.run_id, challenger[0] if challenger else None
     )
 
 

@@ -50,12 +50,9 @@ class Promotion:
 
 def promote(store: Store, name: str, margin: float, metric: str = "roc_auc") -> Promotion:
     """Compare `challenger` with `champion` on the challenger's holdout and move `champion` if it wins."""
-    challenger = alias_version(store, name, CHALLENGER)
-    if challenger is None:
-        raise ModelNotServable(f"model {name!r} has no challenger to promote")
+    challenger, challenger_model = load_alias(store, name, CHALLENGER)
     holdout = run_frame(store, challenger.run_id, "holdout")
     label = store.client().get_run(challenger.run_id).data.params["label"]
-    _, challenger_model = load_alias(store, name, CHALLENGER)
     challenger_scores = score(holdout[label], probabilities(challenger_model, holdout))
     champion = alias_version(store, name, CHAMPION)
     champion_version = champion.version if champion else None

@@ -164,7 +164,7 @@ def set_alias(store: Store, name: str, alias: str, version: str) -> None:
 
 
 def load_alias(store: Store, name: str, alias: str, flavor: str = "pyfunc"):
-    """(version, model) behind `name@alias` in an MLflow flavor; ModelNotServable rather than anything else."""
+    """(the registered version, its model) behind `name@alias` in an MLflow flavor; ModelNotServable else."""
     import importlib
 
     found = alias_version(store, name, alias)
@@ -173,7 +173,7 @@ def load_alias(store: Store, name: str, alias: str, flavor: str = "pyfunc"):
     store.client()
     try:
         loader = importlib.import_module(f"mlflow.{flavor}").load_model
-        return found.version, loader(f"models:/{name}@{alias}")
+        return found, loader(f"models:/{name}@{alias}")
     except Exception as exc:
         raise ModelNotServable(f"{name}@{alias} (version {found.version}) cannot be loaded: {exc}") from exc
 
