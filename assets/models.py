@@ -35,9 +35,7 @@ def _version_metadata(neuroweaver: NeuroWeaver, name: str, logged) -> dict:
         "model_version": logged.version,
         "model_uri": f"models:/{name}/{logged.version}",
     }
-    uri = neuroweaver.tracking_uri
-    # A link only to a server whose address carries no credentials.
-    if uri.startswith("http") and "@" not in uri:
+    if neuroweaver.store.display.startswith("http"):  # an embedded store has no page to link to
         metadata["mlflow_run"] = dg.MetadataValue.url(logged.run_url(neuroweaver.store))
     return metadata
 

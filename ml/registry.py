@@ -10,6 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -41,6 +42,16 @@ class Store:
         if os.environ.get("MLFLOW_TRACKING_URI"):
             return cls(os.environ["MLFLOW_TRACKING_URI"])
         return cls(f"sqlite:///{home / 'mlflow.db'}")
+
+    @property
+    def display(self) -> str:
+        """The URI without any credentials in it, for logs and messages."""
+        parts = urlsplit(self.tracking_uri)
+        if parts.username or parts.password:
+            return urlunsplit(
+                parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+            )
+        return self.tracking_uri
 
     @property
     def artifact_root(self) -> Path | None:
@@ -85,8 +96,8 @@ class LoggedVersion:
     model_uri: str
 
     def run_url(self, store: Store) -> str:
-        base = store.tracking_uri if store.tracking_uri.startswith("http") else "http://127.0.0.1:5000"
-        return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+        """The run's page on a tracking server."""
+        return f"{store.display.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
 
 
 def log_trained(
@@ -169,7 +180,7 @@ def load_alias(store: Store, name: str, alias: str, flavor: str = "pyfunc"):
 
     found = alias_version(store, name, alias)
     if found is None:
-        raise ModelNotServable(f"model {name!r} has no {alias!r} version in {store.tracking_uri}")
+        raise ModelNotServable(f"model {name!r} has no {alias!r} version in {store.display}")
     store.client()
     try:
         loader = importlib.import_module(f"mlflow.{flavor}").load_model

@@ -54,23 +54,19 @@ class _Champion:
 def _champion_complaint_model() -> _Champion:
     """The champion complaint classifier; on a store with none yet, one is trained and registered first."""
     from auterity_pipelines.settings import auterity_home
-    from ml.registry import CHAMPION, ModelNotServable, Store, alias_version
+    from ml.registry import CHAMPION, ModelNotServable, Store, alias_version, load_alias
     from ml.text import registry
 
     store = Store.default(auterity_home())
     if alias_version(store, registry.COMPLAINT_MODEL, CHAMPION) is None:
-        click.echo(
-            f"no champion for {registry.COMPLAINT_MODEL} in {store.tracking_uri}: training one", err=True
-        )
+        click.echo(f"no champion for {registry.COMPLAINT_MODEL} in {store.display}: training one", err=True)
         registry.train_challenger(store, {"trigger": "neuroweaver serve"})
         registry.promote(store, margin=0.0)
     try:
-        model = registry.load(store, CHAMPION)
+        found, model = load_alias(store, registry.COMPLAINT_MODEL, CHAMPION, flavor="sklearn")
     except ModelNotServable as exc:
         raise click.ClickException(str(exc)) from exc
-    return _Champion(
-        model, alias_version(store, registry.COMPLAINT_MODEL, CHAMPION).version, store.tracking_uri
-    )
+    return _Champion(model, found.version, store.display)
 
 
 @neuroweaver.command("evaluate")

@@ -12,11 +12,9 @@ from auterity_pipelines.schema import metadata
 
 def utc(values: pd.Series) -> pd.Series:
     """Timestamps as UTC; naive ones (SQLite) are UTC already."""
-    return (
-        pd.to_datetime(values, utc=True, format="ISO8601")
-        if values.dtype == object
-        else (pd.to_datetime(values, utc=True))
-    )
+    if values.dtype == object:  # text, or datetimes with mixed offsets
+        return pd.to_datetime(values, utc=True, format="ISO8601")
+    return pd.to_datetime(values, utc=True)
 
 
 def load_tables(

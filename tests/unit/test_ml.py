@@ -7,6 +7,7 @@ import pytest
 from ml.drift import feature_psi, psi
 from ml.evaluation import by_decile, expected_calibration_error
 from ml.promotion import decide
+from ml.registry import LoggedVersion, Store
 from ml.scoring import variant
 from ml.training import ModelSpec, TrainingSetError, check_training_set, in_holdout
 
@@ -101,3 +102,11 @@ def test_calibration_by_decile_tells_calibrated_from_overconfident():
     assert expected_calibration_error(y, np.clip(p * 1.6, 0, 1)) > 0.1
     table = by_decile(y, p)
     assert list(table["decile"]) == list(range(1, 11)) and table["rows"].sum() == 20_000
+
+
+def test_a_tracking_server_s_credentials_never_reach_a_message_or_link():
+    store = Store("https://ops:s3cret@mlflow.example.com:8443/")
+    assert store.display == "https://mlflow.example.com:8443/"
+    link = LoggedVersion("abc", "3", "7", "models:/m/3").run_url(store)
+    assert "s3cret" not in link and link.endswith("/#/experiments/7/runs/abc")
+    assert Store("sqlite:////srv/home/mlflow.db").artifact_root.as_posix() == "/srv/home/mlartifacts"
