@@ -15,7 +15,7 @@ CALIBRATION_CHECK = "calibration_error_within_limit"
 BASELINE_CHECK = "beats_majority_baseline"
 KINDS = {"python", "scikitlearn", "mlflow"}
 _TABLE_KEYS = {
-    **{table: key for table, key in ((k.path[-1], k) for k in CORE_KEYS.values())},
+    **{key.path[-1]: key for key in CORE_KEYS.values()},
     **{name: dg.AssetKey(["enrichment", name]) for name in ENRICHMENT_TABLES},
 }
 
