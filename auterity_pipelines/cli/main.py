@@ -6,6 +6,7 @@ import json
 
 import click
 
+from auterity_pipelines.cli.adf import adf
 from auterity_pipelines.cli.dev import dev
 from auterity_pipelines.cli.neuroweaver import neuroweaver
 from auterity_pipelines.cli.simulator import dms_simulator
@@ -81,6 +82,7 @@ cli.add_command(sync)
 cli.add_command(dms_simulator)
 cli.add_command(dev)
 cli.add_command(neuroweaver)
+cli.add_command(adf)
 
 if __name__ == "__main__":
     cli()
