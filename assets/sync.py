@@ -6,7 +6,6 @@ The assets and `bench/dms_load` both run exactly this code.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -14,10 +13,10 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from auterity_pipelines.conform import CONFORMERS, RecordError, raw_key
-from auterity_pipelines.records import NESTED_LINES_KEY, canonical_json, split_lines
+from auterity_pipelines.records import NESTED_LINES_KEY, split_lines
 from auterity_pipelines.schema import UPSERTS
 from resources.dms.window import Window
-from resources.warehouse import Warehouse
+from resources.warehouse import Warehouse, quarantine_row
 
 Progress = Callable[[str, int], None]
 
@@ -45,16 +44,6 @@ class LoadStats:
             "seconds": round(self.seconds, 2),
             **({"quarantined_by_field": top} if top else {}),
         }
-
-
-def quarantine_row(entity: str, dealership_id: str, record: dict, reason: str, now: dt.datetime) -> tuple:
-    payload = canonical_json(record)
-    # A record without an id is keyed by its content, so a rerun finds the same quarantine row.
-    source_id = (
-        str(record.get("source_id") or "")
-        or f"unidentified:{hashlib.sha256(payload.encode()).hexdigest()[:24]}"
-    )
-    return (entity, dealership_id, source_id[:128], reason, payload, now, now)
 
 
 class RawLoader:

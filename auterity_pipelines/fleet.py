@@ -50,6 +50,8 @@ class Dealership:
     name: str
     timezone: str
     dms: DmsConfig
+    webhook_secret_env: str | None = None  # signs the events this rooftop posts to us
+    crm_webhook_url: str | None = None  # where scored leads are posted, signed with the same secret
 
     @property
     def tz(self) -> ZoneInfo:
@@ -110,6 +112,9 @@ def parse_fleet(data: object, base_dir: Path | None = None) -> Fleet:
             raise FleetError(
                 f"{where}: write secrets as *_env names of environment variables, never as values"
             )
+        unknown = set(item) - {"id", "name", "timezone", "dms", "webhook_secret_env", "crm_webhook_url"}
+        if unknown:
+            raise FleetError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         values = {key: str(value) for key, value in dms.items()}
         if values.get("path"):
             values["path"] = _resolve_path(values["path"], base_dir)
@@ -119,9 +124,15 @@ def parse_fleet(data: object, base_dir: Path | None = None) -> Fleet:
                 name=str(item.get("name") or dealership_id),
                 timezone=timezone,
                 dms=DmsConfig(**values),
+                webhook_secret_env=_optional(item.get("webhook_secret_env")),
+                crm_webhook_url=_optional(item.get("crm_webhook_url")),
             )
         )
     return Fleet(tuple(dealerships))
+
+
+def _optional(value: object) -> str | None:
+    return str(value) if value else None
 
 
 def _resolve_path(raw: str, base_dir: Path | None) -> str:

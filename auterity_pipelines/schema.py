@@ -264,6 +264,23 @@ lead_scores = Table(
     _ts("scored_at", nullable=False),
     Column("run_id", String(64)),
 )
+events_inbox = Table(
+    "events_inbox",
+    metadata,
+    # The order events arrived in; sensors page through it.
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),  # from the dealership and dedup key
+    Column("dealership_id", String(128), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    _ts("received_at", nullable=False),
+    Column("payload", Payload, nullable=False),
+    Column("status", String(20), nullable=False),  # received | loaded | notified | failed
+    Column("channel", String(20), nullable=False),  # webhook | amqp | file
+    Column("dedup_key", String(200), nullable=False),  # the sender's id, else the body's hash
+    _ts("processed_at"),
+    Column("error", Text),
+    Index("ix_events_inbox_status", "status", "seq"),
+)
 ENRICHMENT_TABLES = {t.name: t for t in (lead_enrichments, repair_order_enrichments)}
 
 CONFORMED_TABLES = {t.name: t for t in (customers, vehicles, deals, repair_orders, repair_order_lines, leads)}

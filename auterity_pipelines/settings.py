@@ -39,3 +39,10 @@ def project_file(name: str) -> Path | None:
         if (root / name).is_file():
             return root / name
     return None
+
+
+def named_secret(name: str) -> str | None:
+    """The secret in environment variable `name`; the simulator's public demo values stand in for AUTERITY_DEMO_*."""
+    from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
+
+    return os.environ.get(name) or DEMO_CREDENTIALS.get(name)

@@ -31,6 +31,30 @@ def service_missing(what: str, variable: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+AMQP_URL = os.environ.get("AUTERITY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+@pytest.fixture
+def amqp_queue():
+    """(broker URL, a durable queue of this test's own, bound to the events exchange), deleted after."""
+    import pika
+
+    from resources.events.amqp import declare
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    except Exception as exc:  # pika raises several kinds for an absent broker
+        service_missing("RabbitMQ", "AUTERITY_TEST_AMQP_URL", exc)
+    queue = f"auterity.test.{uuid.uuid4().hex[:8]}"
+    channel = connection.channel()
+    declare(channel, queue)
+    try:
+        yield AMQP_URL, queue
+    finally:
+        channel.queue_delete(queue)
+        connection.close()
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from auterity_pipelines.fleet import Dealership, Fleet, load_fleet
-from auterity_pipelines.settings import fleet_path
-from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
+from auterity_pipelines.settings import fleet_path, named_secret
 from resources.dms.extract import ExtractReader
 from resources.dms.fortellis import FortellisClient
 from resources.dms.http import DmsError, RestDmsClient
@@ -20,7 +18,7 @@ DmsSource = RestDmsClient | ExtractReader
 
 def read_secret(name: str) -> str:
     """A secret by the environment variable the fleet file names; read when a client is built."""
-    value = os.environ.get(name) or DEMO_CREDENTIALS.get(name)
+    value = named_secret(name)
     if not value:
         raise DmsError(f"environment variable {name} is not set (the fleet file names it as a DMS secret)")
     return value

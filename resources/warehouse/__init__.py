@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -11,6 +13,7 @@ import dagster as dg
 from sqlalchemy import Engine, Text, cast, create_engine, event, func, select, text
 
 from auterity_pipelines.fleet import Fleet
+from auterity_pipelines.records import canonical_json
 from auterity_pipelines.schema import RAW_TABLES, dealerships, metadata
 from auterity_pipelines.settings import embedded_warehouse_url, warehouse_url
 from resources.warehouse import migrate
@@ -129,6 +132,17 @@ class Warehouse(dg.ConfigurableResource):
                     set_={c: stmt.excluded[c] for c in ("name", "dms_vendor", "timezone")},
                 )
             )
+
+
+def quarantine_row(entity: str, dealership_id: str, record: dict, reason: str, now: dt.datetime) -> tuple:
+    """A row for `Warehouse.quarantine`: the record kept whole, with why it could not load."""
+    payload = canonical_json(record)
+    # A record without an id is keyed by its content, so a rerun finds the same quarantine row.
+    source_id = (
+        str(record.get("source_id") or "")
+        or f"unidentified:{hashlib.sha256(payload.encode()).hexdigest()[:24]}"
+    )
+    return (entity, dealership_id, source_id[:128], reason, payload, now, now)
 
 
 def dialect_insert(engine: Engine):

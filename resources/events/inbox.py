@@ -1,0 +1,95 @@
+"""The durable events inbox: an event is stored once, in one transaction, before anyone is told it arrived."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+
+from auterity_pipelines.schema import events_inbox
+from resources.warehouse import Warehouse, dialect_insert, quarantine_row
+
+
+@dataclass(frozen=True)
+class Incoming:
+    event_type: str
+    payload: dict
+    dedup_key: str  # the sender's id for the event, else a hash of its content
+
+
+@dataclass(frozen=True)
+class Stored:
+    event_id: str
+    created: bool  # False: a duplicate delivery of an event already stored
+
+
+def event_id_for(dealership_id: str, dedup_key: str) -> str:
+    """Derived, not drawn: every delivery of one event, by any channel, has the same id."""
+    return "evt_" + hashlib.sha256(f"{dealership_id}\n{dedup_key}".encode()).hexdigest()[:32]
+
+
+def content_key(body: bytes | str) -> str:
+    return "sha256:" + hashlib.sha256(body if isinstance(body, bytes) else body.encode()).hexdigest()
+
+
+def store(warehouse: Warehouse, dealership_id: str, events: Sequence[Incoming], channel: str) -> list[Stored]:
+    """Insert the events in one transaction; duplicates change nothing and report the first id."""
+    now = dt.datetime.now(dt.UTC)
+    insert = dialect_insert(warehouse.engine)
+    stored = []
+    with warehouse.engine.begin() as conn:
+        for event in events:
+            event_id = event_id_for(dealership_id, event.dedup_key)
+            row = {
+                "event_id": event_id,
+                "dealership_id": dealership_id,
+                "event_type": event.event_type,
+                "received_at": now,
+                "payload": event.payload,
+                "status": "received",
+                "channel": channel,
+                "dedup_key": event.dedup_key[:200],
+            }
+            result = conn.execute(
+                insert(events_inbox).values(row).on_conflict_do_nothing(index_elements=["event_id"])
+            )
+            stored.append(Stored(event_id, result.rowcount == 1))
+    return stored
+
+
+def quarantine(
+    warehouse: Warehouse, dealership_id: str, channel: str, body: bytes | str, reason: str
+) -> None:
+    """Keep an event that could not be read, with why, keyed by its content."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    record = {"source_id": content_key(text), "channel": channel, "body": text[:100_000]}
+    warehouse.quarantine([quarantine_row("events", dealership_id, record, reason, dt.datetime.now(dt.UTC))])
+
+
+def pending(warehouse: Warehouse, after_seq: int, since: dt.datetime, limit: int) -> list[dict]:
+    """Events not yet taken, past the cursor or recent: a late-committing insert can land behind it."""
+    query = (
+        select(events_inbox)
+        .where(
+            events_inbox.c.status == "received",
+            or_(events_inbox.c.seq > after_seq, events_inbox.c.received_at >= since),
+        )
+        .order_by(events_inbox.c.seq)
+        .limit(limit)
+    )
+    with warehouse.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def mark(warehouse: Warehouse, event_ids: Sequence[str], status: str, error: str | None = None) -> None:
+    if not event_ids:
+        return
+    with warehouse.engine.begin() as conn:
+        conn.execute(
+            update(events_inbox)
+            .where(events_inbox.c.event_id.in_(list(event_ids)))
+            .values(status=status, error=error, processed_at=dt.datetime.now(dt.UTC))
+        )

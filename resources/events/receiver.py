@@ -1,0 +1,135 @@
+"""`auterity serve-events`: the webhook receiver. Verify, parse, store in the inbox, answer 202.
+
+A request is answered only after its events are committed to `events_inbox`, so a 202 is a
+promise that the event will produce its run. Refusals say why: 401 (signature or clock), 404
+(unknown dealership), 413 (body too large), 415 (wrong content type), 400 (unreadable, kept in
+quarantine).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from auterity_pipelines.adf import AdfError, parse_adf
+from auterity_pipelines.events.schemas import LEAD_RECEIVED, parse_event
+from auterity_pipelines.events.signing import SignatureError, verify
+from auterity_pipelines.fleet import Fleet, FleetError
+from auterity_pipelines.settings import named_secret
+from resources.events.inbox import Incoming, quarantine, store
+from resources.warehouse import Warehouse
+
+MAX_BODY_BYTES = 1_000_000
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+class Receiver:
+    def __init__(self, fleet: Fleet, warehouse: Warehouse, max_body: int = MAX_BODY_BYTES):
+        self.fleet = fleet
+        self.warehouse = warehouse
+        self.max_body = max_body
+        self.accepted = 0
+
+    async def _authentic_body(self, request: Request, kinds: tuple[str, ...]) -> tuple[str, bytes]:
+        dealership_id = request.path_params["dealership_id"]
+        try:
+            dealership = self.fleet.get(dealership_id)
+        except (FleetError, KeyError):
+            raise _Refused(404, f"unknown dealership {dealership_id!r}") from None
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise _Refused(413, f"body of {declared} bytes; the limit is {self.max_body}")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body:
+                raise _Refused(413, f"body over the {self.max_body}-byte limit")
+        secret = named_secret(dealership.webhook_secret_env) if dealership.webhook_secret_env else None
+        if not secret:
+            raise _Refused(401, f"{dealership_id} has no webhook secret configured (webhook_secret_env)")
+        try:
+            verify(
+                secret,
+                request.headers.get("x-auterity-timestamp"),
+                request.headers.get("x-auterity-signature"),
+                body,
+            )
+        except SignatureError as exc:
+            raise _Refused(401, str(exc)) from None
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in kinds:
+            raise _Refused(415, f"content type {kind or 'none'!r}; expected {' or '.join(kinds)}")
+        return dealership_id, body
+
+    async def leads(self, request: Request) -> JSONResponse:
+        try:
+            dealership_id, body = await self._authentic_body(request, ("application/xml", "text/xml"))
+            try:
+                result = parse_adf(body)
+            except AdfError as exc:
+                await run_in_threadpool(
+                    quarantine, self.warehouse, dealership_id, "webhook", body, f"ADF: {exc}"
+                )
+                raise _Refused(400, f"ADF document cannot be read: {exc}") from None
+        except _Refused as refused:
+            return _refusal(refused)
+        events = [Incoming(LEAD_RECEIVED, lead, f"lead:{lead['source_id']}") for lead in result.leads]
+        stored = await run_in_threadpool(store, self.warehouse, dealership_id, events, "webhook")
+        for number, reason in result.rejected:
+            await run_in_threadpool(
+                quarantine, self.warehouse, dealership_id, "webhook", body, f"ADF prospect {number}: {reason}"
+            )
+        if not stored:
+            return _refusal(_Refused(400, "; ".join(f"prospect {n}: {r}" for n, r in result.rejected)))
+        self.accepted += sum(s.created for s in stored)
+        return JSONResponse(
+            {
+                "event_id": stored[0].event_id,
+                "event_ids": [s.event_id for s in stored],
+                "duplicates": [s.event_id for s in stored if not s.created],
+                "rejected": [{"prospect": n, "reason": r} for n, r in result.rejected],
+            },
+            status_code=202,
+        )
+
+    async def events(self, request: Request) -> JSONResponse:
+        from pydantic import ValidationError
+
+        try:
+            dealership_id, body = await self._authentic_body(request, ("application/json",))
+            try:
+                event = parse_event(body)
+            except ValidationError as exc:
+                reason = "; ".join(
+                    f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
+                )
+                await run_in_threadpool(quarantine, self.warehouse, dealership_id, "webhook", body, reason)
+                raise _Refused(400, reason) from None
+        except _Refused as refused:
+            return _refusal(refused)
+        payload = event.model_dump(mode="json")
+        incoming = Incoming(event.type, payload, f"id:{event.id}")
+        (stored,) = await run_in_threadpool(store, self.warehouse, dealership_id, [incoming], "webhook")
+        self.accepted += stored.created
+        return JSONResponse({"event_id": stored.event_id, "duplicate": not stored.created}, status_code=202)
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/dealerships/{dealership_id}/leads", self.leads, methods=["POST"]),
+                Route("/v1/dealerships/{dealership_id}/events", self.events, methods=["POST"]),
+                Route("/health", lambda request: JSONResponse({"ok": True})),
+            ]
+        )
+
+
+def _refusal(refused: _Refused) -> JSONResponse:
+    return JSONResponse({"error": str(refused)}, status_code=refused.status)
