@@ -5,6 +5,7 @@ import dagster as dg
 from assets.core import CORE_KEYS
 from assets.dms import OWNERS
 from assets.enrich import LEADS, REPAIR_ORDER_LINES, EnrichmentSpec, enrich_partition
+from assets.intake import INBOUND_LEADS
 from auterity_pipelines.partitions import rooftop_days, split_key
 from resources.ai import RelayCore
 from resources.warehouse import Warehouse
@@ -12,12 +13,14 @@ from resources.warehouse import Warehouse
 FAILURE_CHECK = "failure_share_within_limit"
 
 
-def _enrichment_asset(spec: EnrichmentSpec, upstream: str, description: str) -> dg.AssetsDefinition:
+def _enrichment_asset(
+    spec: EnrichmentSpec, upstream: str, description: str, also: tuple[dg.AssetKey, ...] = ()
+) -> dg.AssetsDefinition:
     key = dg.AssetKey(["enrichment", spec.table])
 
     @dg.asset(
         key=key,
-        deps=[CORE_KEYS[upstream]],
+        deps=[CORE_KEYS[upstream], *also],
         partitions_def=rooftop_days,
         group_name="enrichment",
         kinds={"python", "openai", "sql"},
@@ -87,6 +90,7 @@ lead_enrichments = _enrichment_asset(
     "leads",
     "One row per lead and prompt version: intent, vehicle of interest, urgency with its reason, "
     "preferred channel and a one-line summary.",
+    also=(INBOUND_LEADS,),
 )
 repair_order_enrichments = _enrichment_asset(
     REPAIR_ORDER_LINES,

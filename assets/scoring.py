@@ -8,6 +8,7 @@ import dagster as dg
 
 from assets.core import CORE_KEYS
 from assets.dms import OWNERS
+from assets.intake import INBOUND_LEADS
 from assets.models import champion_key
 from auterity_pipelines.partitions import rooftop_days, split_key
 from resources.mlflow import NeuroWeaver
@@ -166,7 +167,12 @@ def _table(frame) -> str:
 
 @dg.asset(
     key=dg.AssetKey(["ml", "lead_scores"]),
-    deps=[CORE_KEYS["leads"], champion_key(LEAD_MODEL)],
+    deps=[
+        CORE_KEYS["leads"],
+        INBOUND_LEADS,
+        dg.AssetKey(["enrichment", "lead_enrichments"]),
+        champion_key(LEAD_MODEL),
+    ],
     partitions_def=rooftop_days,
     group_name="scoring",
     kinds={"python", "mlflow", "sql"},

@@ -5,22 +5,39 @@ import dagster as dg
 from assets.core import conform
 from assets.dms import dms_sync
 from assets.enrichment import lead_enrichments, repair_order_enrichments
+from assets.intake import crm_deliveries, inbound_leads
 from assets.models import model_assets
 from assets.scoring import lead_scores
-from auterity_pipelines.jobs import dms_sync_job, enrichment_job, lead_scoring_job, model_training_job
+from auterity_pipelines.jobs import (
+    dms_sync_job,
+    enrichment_job,
+    lead_intake_job,
+    lead_scoring_job,
+    model_training_job,
+)
 from resources.ai import RelayCore
 from resources.dms.fleet import dms_fleet_resource
 from resources.mlflow import neuroweaver_resource
 from resources.warehouse import warehouse_resource
+from sensors.events import inbox_events
 from sensors.fleet import fleet_partitions
 from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
 from sensors.schedules import nightly_dms_sync
 
 defs = dg.Definitions(
-    assets=[dms_sync, conform, lead_enrichments, repair_order_enrichments, *model_assets, lead_scores],
-    jobs=[dms_sync_job, enrichment_job, model_training_job, lead_scoring_job],
+    assets=[
+        dms_sync,
+        conform,
+        lead_enrichments,
+        repair_order_enrichments,
+        *model_assets,
+        lead_scores,
+        inbound_leads,
+        crm_deliveries,
+    ],
+    jobs=[dms_sync_job, enrichment_job, model_training_job, lead_scoring_job, lead_intake_job],
     schedules=[nightly_dms_sync, weekly_model_training],
-    sensors=[fleet_partitions, retrain_on_new_outcomes, score_new_leads],
+    sensors=[fleet_partitions, retrain_on_new_outcomes, score_new_leads, inbox_events],
     resources={
         "dms": dms_fleet_resource(),
         "warehouse": warehouse_resource(),

@@ -36,3 +36,11 @@ lead_scoring_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Score one rooftop-day's new leads with the lead conversion champion and challenger.",
 )
+
+lead_intake_job = dg.define_asset_job(
+    "lead_intake_job",
+    selection=dg.AssetSelection.groups("intake")
+    | dg.AssetSelection.assets(["enrichment", "lead_enrichments"], ["ml", "lead_scores"]),
+    executor_def=dg.in_process_executor,
+    description="A rooftop-day's inbound leads: loaded, enriched, scored and posted to the rooftop's CRM.",
+)

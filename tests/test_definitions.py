@@ -35,7 +35,7 @@ def test_every_asset_says_what_it_is_who_owns_it_and_where_it_belongs():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners == ["team:data-platform"], key
-        assert node.group_name in {"dms_raw", "core", "enrichment", "ml", "scoring"}, key
+        assert node.group_name in {"dms_raw", "core", "enrichment", "ml", "scoring", "intake"}, key
         assert node.description and node.kinds, key
 
 
@@ -52,6 +52,14 @@ def test_neuroweaver_jobs_schedule_and_sensors_are_defined():
     assert defs.resolve_schedule_def("weekly_model_training").cron_schedule == "0 4 * * 1"
     assert defs.resolve_sensor_def("retrain_on_new_outcomes")
     assert defs.resolve_sensor_def("score_new_leads")
+
+
+def test_the_event_intake_job_and_sensor_are_defined():
+    job = defs.resolve_job_def("lead_intake_job")
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} >= {
+        "events/inbound_leads", "enrichment/lead_enrichments", "ml/lead_scores", "events/crm_deliveries"
+    }  # fmt: skip
+    assert defs.resolve_sensor_def("inbox_events").minimum_interval_seconds == 5
 
 
 def test_loading_the_code_location_imports_neither_mlflow_nor_sklearn():

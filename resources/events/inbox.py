@@ -69,13 +69,14 @@ def quarantine(
     warehouse.quarantine([quarantine_row("events", dealership_id, record, reason, dt.datetime.now(dt.UTC))])
 
 
-def pending(warehouse: Warehouse, after_seq: int, since: dt.datetime, limit: int) -> list[dict]:
-    """Events not yet taken, past the cursor or recent: a late-committing insert can land behind it."""
+def pending(warehouse: Warehouse, after_seq: int, also: Sequence[int], limit: int) -> list[dict]:
+    """Events not yet taken past the cursor, and those at `also` (numbers it skipped), oldest first."""
+    beyond = events_inbox.c.seq > after_seq
     query = (
         select(events_inbox)
         .where(
             events_inbox.c.status == "received",
-            or_(events_inbox.c.seq > after_seq, events_inbox.c.received_at >= since),
+            or_(beyond, events_inbox.c.seq.in_(list(also))) if also else beyond,
         )
         .order_by(events_inbox.c.seq)
         .limit(limit)
@@ -93,3 +94,33 @@ def mark(warehouse: Warehouse, event_ids: Sequence[str], status: str, error: str
             .where(events_inbox.c.event_id.in_(list(event_ids)))
             .values(status=status, error=error, processed_at=dt.datetime.now(dt.UTC))
         )
+
+
+def pending_of(warehouse: Warehouse, dealership_id: str, event_type: str, status: str) -> list[dict]:
+    """A rooftop's events of one type in one status, oldest first."""
+    query = (
+        select(events_inbox)
+        .where(
+            events_inbox.c.dealership_id == dealership_id,
+            events_inbox.c.event_type == event_type,
+            events_inbox.c.status == status,
+        )
+        .order_by(events_inbox.c.seq)
+    )
+    with warehouse.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def claim(warehouse: Warehouse, event_ids: Sequence[str], from_status: str, to_status: str) -> list[str]:
+    """Move events from one status to another; only the ids this call moved come back (one winner per event)."""
+    claimed = []
+    with warehouse.engine.begin() as conn:
+        for event_id in event_ids:
+            result = conn.execute(
+                update(events_inbox)
+                .where(events_inbox.c.event_id == event_id, events_inbox.c.status == from_status)
+                .values(status=to_status)
+            )
+            if result.rowcount == 1:
+                claimed.append(event_id)
+    return claimed

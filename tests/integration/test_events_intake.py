@@ -123,7 +123,9 @@ def test_unreadable_bodies_are_400_with_the_reason_and_kept_in_quarantine(receiv
     assert refused.status_code == 400 and "refused" in refused.json()["error"]
     broken = {**RO_CLOSED, "data": {"ro_number": "R-1"}}
     invalid = post(receiver, "events", json.dumps(broken).encode(), "application/json")
-    assert invalid.status_code == 400 and "ro.closed.data.closed_at: Field required" in invalid.json()["error"]
+    assert (
+        invalid.status_code == 400 and "ro.closed.data.closed_at: Field required" in invalid.json()["error"]
+    )
     reasons = sorted(q["reason"] for q in quarantined(warehouse))
     assert len(reasons) == 2 and reasons[0].startswith("ADF: refused")
     assert inbox(warehouse) == []

@@ -1,0 +1,94 @@
+"""Lead intake: leads that arrived as events, into the lead tables, and back out to the CRM once scored."""
+
+import datetime as dt
+
+import dagster as dg
+
+from assets.dms import OWNERS
+from assets.sync import RawLoader, conform_partition
+from auterity_pipelines.partitions import rooftop_days, split_key
+from resources.dms.fleet import DmsFleet
+from resources.dms.window import Window
+from resources.warehouse import Warehouse
+
+INBOUND_LEADS = dg.AssetKey(["events", "inbound_leads"])
+CRM_DELIVERIES = dg.AssetKey(["events", "crm_deliveries"])
+KINDS = {"python", "sql"}
+
+
+def local_day(moment: dt.datetime | str, timezone: str) -> dt.date:
+    """The rooftop's calendar day of a UTC moment: which partition an event belongs to."""
+    from zoneinfo import ZoneInfo
+
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+@dg.asset(
+    key=INBOUND_LEADS,
+    partitions_def=rooftop_days,
+    group_name="intake",
+    kinds=KINDS,
+    owners=OWNERS,
+    description="Leads posted as ADF (webhook, file drop, RabbitMQ), loaded into raw_leads and leads for their day.",
+    retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
+    ),
+)
+def inbound_leads(
+    context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    from resources.events.inbox import mark, pending_of
+
+    dealership_id, day = split_key(context.partition_key)
+    timezone = dms.fleet().get(dealership_id).timezone
+    events = [
+        e
+        for e in pending_of(warehouse, dealership_id, "lead.received", "received")
+        if local_day(e["payload"]["received_at"], timezone) == day
+    ]
+    loader = RawLoader(
+        warehouse, dealership_id, timezone, Window.local_day(day, timezone), context.run.run_id, ["leads"]
+    )
+    loader.load("leads", [[e["payload"] for e in events]])
+    stats = conform_partition(warehouse, "leads", dealership_id, timezone, day)
+    mark(warehouse, [e["event_id"] for e in events], "loaded")
+    context.log.info(f"{dealership_id} {day}: {len(events)} lead events loaded")
+    return dg.MaterializeResult(
+        metadata={
+            "dealership": dealership_id,
+            "day": day.isoformat(),
+            "events": len(events),
+            "leads": [e["payload"]["source_id"] for e in events][:50],
+            **stats.metadata(),
+        }
+    )
+
+
+@dg.asset(
+    key=CRM_DELIVERIES,
+    deps=[INBOUND_LEADS, dg.AssetKey(["ml", "lead_scores"])],
+    partitions_def=rooftop_days,
+    group_name="intake",
+    kinds={"python", "webhook"},
+    owners=OWNERS,
+    description="Each inbound lead, with its enrichment and score, posted once to the rooftop's CRM (signed).",
+    retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
+    ),
+)
+def crm_deliveries(
+    context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    from resources.events.crm import deliver_scored_leads
+
+    dealership_id, day = split_key(context.partition_key)
+    dealership = dms.fleet().get(dealership_id)
+    delivered, skipped = deliver_scored_leads(
+        warehouse, dealership, lambda e: local_day(e["payload"]["received_at"], dealership.timezone) == day
+    )
+    context.log.info(
+        f"{dealership_id} {day}: {delivered} leads posted to the CRM, {skipped} without a CRM URL"
+    )
+    return dg.MaterializeResult(metadata={"delivered": delivered, "no_crm_configured": skipped})

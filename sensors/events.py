@@ -1,0 +1,91 @@
+"""Events to runs: each event in the inbox starts the run it calls for, keyed by its event id."""
+
+import json
+import time
+
+import dagster as dg
+
+from assets.intake import local_day
+from auterity_pipelines.events.schemas import LEAD_RECEIVED
+from auterity_pipelines.fleet import FleetError, load_fleet
+from auterity_pipelines.jobs import dms_sync_job, lead_intake_job, sync_tags
+from auterity_pipelines.partitions import DEALERSHIPS, partition_key
+from auterity_pipelines.settings import fleet_path
+from resources.warehouse import Warehouse
+
+PAGE = 500  # events per evaluation, well inside the 60 s limit
+# On PostgreSQL an insert can commit after a later one, so its seq shows up behind the cursor.
+# The cursor remembers the numbers it skipped for this long and looks for them again.
+GAP_SECONDS = 300
+
+
+def next_cursor(cursor: dict, seen: list[int], now: float) -> dict:
+    """The cursor after seeing `seen`: the highest seq, and the numbers below it not seen yet."""
+    after = cursor.get("after", 0)
+    gaps = {
+        int(k): t for k, t in cursor.get("gaps", {}).items() if now - t < GAP_SECONDS and int(k) not in seen
+    }
+    top = max([after, *seen])
+    present = set(seen)
+    gaps |= {n: now for n in range(after + 1, top) if n not in present}
+    return {"after": top, "gaps": {str(k): t for k, t in gaps.items()}}
+
+
+def run_request(event: dict, timezone: str, dms_endpoint: str) -> dg.RunRequest:
+    """A lead's intake run, or a sync of the rooftop-day a DMS event happened in."""
+    dealership_id = event["dealership_id"]
+    tags = {"auterity/event": event["event_id"], "auterity/event-type": event["event_type"]}
+    if event["event_type"] == LEAD_RECEIVED:
+        day = local_day(event["payload"]["received_at"], timezone)
+        return dg.RunRequest(
+            run_key=event["event_id"],
+            job_name=lead_intake_job.name,
+            partition_key=partition_key(dealership_id, day),
+            tags={**tags, "auterity/dealership": dealership_id},
+        )
+    day = local_day(event["payload"]["occurred_at"], timezone)
+    return dg.RunRequest(
+        run_key=event["event_id"],
+        job_name=dms_sync_job.name,
+        partition_key=partition_key(dealership_id, day),
+        tags={**tags, **sync_tags(dealership_id, dms_endpoint)},
+    )
+
+
+@dg.sensor(
+    jobs=[lead_intake_job, dms_sync_job],
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="One run per event in the events inbox: lead intake for leads, a rooftop-day sync for DMS events.",
+)
+def inbox_events(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse
+) -> dg.SensorResult | dg.SkipReason:
+    from resources.events.inbox import mark, pending
+
+    try:
+        fleet = load_fleet(fleet_path())
+    except FleetError as exc:
+        return dg.SkipReason(f"fleet file not usable: {exc}")
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    events = pending(warehouse, cursor.get("after", 0), [int(k) for k in cursor.get("gaps", {})], PAGE)
+    if not events:
+        return dg.SkipReason("no new event")
+    known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
+    requests, seen = [], []
+    for event in events:
+        if event["dealership_id"] not in fleet.ids:
+            # Kept in the inbox, marked, and out of the way of the events behind it.
+            mark(warehouse, [event["event_id"]], "failed", f"{event['dealership_id']} is not in the fleet")
+            seen.append(event["seq"])
+            continue
+        if event["dealership_id"] not in known:
+            # The fleet sensor adds the partition shortly; stop here rather than skip past it.
+            context.log.info(f"{event['event_id']}: {event['dealership_id']} is not a partition yet; waiting")
+            break
+        dealership = fleet.get(event["dealership_id"])
+        requests.append(run_request(event, dealership.timezone, dealership.dms.endpoint))
+        seen.append(event["seq"])
+    if not seen:
+        return dg.SkipReason("the next event's rooftop is not a partition yet")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(next_cursor(cursor, seen, time.time())))

@@ -1,0 +1,160 @@
+"""From the inbox to runs: the events sensor, and a lead's intake run through to its signed CRM post."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from assets.enrichment import lead_enrichments
+from assets.intake import crm_deliveries, inbound_leads
+from assets.models import champion_key, model_assets, model_key
+from assets.scoring import lead_scores
+from auterity_pipelines.adf import parse_adf
+from auterity_pipelines.events.schemas import LEAD_RECEIVED
+from auterity_pipelines.events.signing import verify
+from auterity_pipelines.loopback import serve_app_in_thread
+from auterity_pipelines.partitions import partition_key
+from auterity_pipelines.schema import events_inbox, leads
+from resources.ai import RelayCore
+from resources.dms.fleet import DmsFleet
+from resources.events.inbox import Incoming, store
+from sensors.events import inbox_events, next_cursor
+from tests.integration.test_events_intake import ADF, RO_CLOSED, SECRET
+
+ROOFTOP = "lakeside-honda"
+LEAD_DAY = dt.date(2026, 11, 20)  # 09:15 in Chicago
+KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AUTERITY_NEUROWEAVER_URL")
+
+
+class Crm:
+    """A rooftop's CRM on loopback: keeps what it is sent, and checks the signature like a real one would."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+
+    async def post(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        verify(
+            SECRET,
+            request.headers.get("x-auterity-timestamp"),
+            request.headers.get("x-auterity-signature"),
+            body,
+        )
+        self.received.append(json.loads(body))
+        return JSONResponse({"ok": True})
+
+
+@pytest.fixture
+def crm():
+    crm = Crm()
+    with serve_app_in_thread(Starlette(routes=[Route("/leads", crm.post, methods=["POST"])]), "CRM") as url:
+        crm.url = f"{url}/leads"
+        yield crm
+
+
+@pytest.fixture
+def fleet_file(tmp_path, monkeypatch, crm):
+    monkeypatch.setenv("LAKESIDE_WEBHOOK_SECRET", SECRET)
+    for name in KEY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        f"""dealerships:
+  - id: {ROOFTOP}
+    name: Lakeside Honda
+    timezone: America/Chicago
+    webhook_secret_env: LAKESIDE_WEBHOOK_SECRET
+    crm_webhook_url: {crm.url}
+    dms: {{kind: extract, path: {tmp_path}}}
+"""
+    )
+    monkeypatch.setenv("AUTERITY_FLEET", str(path))
+    return path
+
+
+def lead_event() -> Incoming:
+    (lead,) = parse_adf(ADF).leads
+    return Incoming(LEAD_RECEIVED, lead, f"lead:{lead['source_id']}")
+
+
+def test_next_cursor_remembers_skipped_numbers_for_a_while():
+    cursor = next_cursor({}, [1, 2, 4], now=1000.0)
+    assert cursor == {"after": 4, "gaps": {"3": 1000.0}}
+    assert next_cursor(cursor, [3, 5], now=1010.0) == {"after": 5, "gaps": {}}
+    assert next_cursor(cursor, [6], now=1400.0)["gaps"] == {"5": 1400.0}  # 3 expired, 5 is new
+
+
+def test_each_event_requests_its_run_once_by_event_id(instance, warehouse, fleet_file):
+    (lead,) = store(warehouse, ROOFTOP, [lead_event()], "webhook")
+    (ro,) = store(warehouse, ROOFTOP, [Incoming("ro.closed", RO_CLOSED, "id:dms-evt-1")], "webhook")
+    (stray,) = store(warehouse, "gone-motors", [Incoming("ro.closed", RO_CLOSED, "id:x")], "amqp")
+
+    def evaluate(cursor=None):
+        return inbox_events(
+            dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": warehouse})
+        )
+
+    first = evaluate()
+    assert [(r.run_key, r.job_name, r.partition_key) for r in first.run_requests] == [
+        (lead.event_id, "lead_intake_job", str(partition_key(ROOFTOP, LEAD_DAY))),
+        (ro.event_id, "dms_sync_job", str(partition_key(ROOFTOP, LEAD_DAY))),
+    ]
+    assert json.loads(first.cursor)["after"] == 3
+    with warehouse.engine.connect() as conn:
+        status = dict(conn.execute(select(events_inbox.c.event_id, events_inbox.c.status)).all())
+    assert status[stray.event_id] == "failed"  # kept, and out of the way
+    assert isinstance(evaluate(first.cursor), dg.SkipReason)
+
+    store(
+        warehouse,
+        ROOFTOP,
+        [Incoming("ro.closed", {**RO_CLOSED, "id": "dms-evt-2"}, "id:dms-evt-2")],
+        "webhook",
+    )
+    later = evaluate(first.cursor)
+    assert len(later.run_requests) == 1 and later.run_requests[0].run_key not in {lead.event_id, ro.event_id}
+
+
+def test_a_lead_event_is_loaded_enriched_scored_and_posted_to_the_crm_once(
+    instance, warehouse, fleet_file, crm, history, neuroweaver
+):
+    trained = [
+        a for a in model_assets if a.key in (model_key("lead_conversion"), champion_key("lead_conversion"))
+    ]
+    assert dg.materialize(
+        trained, resources={"warehouse": history, "neuroweaver": neuroweaver}, instance=instance
+    ).success
+    (event,) = store(warehouse, ROOFTOP, [lead_event()], "webhook")
+    resources = {
+        "dms": DmsFleet(fleet_file=str(fleet_file)),
+        "warehouse": warehouse,
+        "relaycore": RelayCore(),
+        "neuroweaver": neuroweaver,
+    }
+
+    def intake():
+        return dg.materialize(
+            [inbound_leads, lead_enrichments, lead_scores, crm_deliveries],
+            resources=resources,
+            partition_key=partition_key(ROOFTOP, LEAD_DAY),
+            instance=instance,
+            selection=[inbound_leads.key, lead_enrichments.key, lead_scores.key, crm_deliveries.key],
+        )
+
+    assert intake().success
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(select(leads.c.lead_id)).scalars().all() == ["cars.com:A-1"]
+        assert conn.execute(select(events_inbox.c.status)).scalar_one() == "notified"
+    (posted,) = crm.received
+    assert posted["event_id"] == event.event_id and posted["lead"]["last_name"] == "Lopez"
+    assert posted["enrichment"]["intent"] and 0 < posted["score"]["score"] < 1
+    assert posted["score"]["model_version"] == "1"
+
+    assert intake().success  # a second run for the day (another event's) posts nothing again
+    assert len(crm.received) == 1
