@@ -11,6 +11,7 @@ from assets.scoring import lead_scores
 from auterity_pipelines.jobs import (
     dms_sync_job,
     enrichment_job,
+    file_drop_job,
     lead_intake_job,
     lead_scoring_job,
     model_training_job,
@@ -19,7 +20,7 @@ from resources.ai import RelayCore
 from resources.dms.fleet import dms_fleet_resource
 from resources.mlflow import neuroweaver_resource
 from resources.warehouse import warehouse_resource
-from sensors.events import inbox_events
+from sensors.events import inbox_events, lead_file_drops
 from sensors.fleet import fleet_partitions
 from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
 from sensors.schedules import nightly_dms_sync
@@ -35,9 +36,9 @@ defs = dg.Definitions(
         inbound_leads,
         crm_deliveries,
     ],
-    jobs=[dms_sync_job, enrichment_job, model_training_job, lead_scoring_job, lead_intake_job],
+    jobs=[dms_sync_job, enrichment_job, model_training_job, lead_scoring_job, lead_intake_job, file_drop_job],
     schedules=[nightly_dms_sync, weekly_model_training],
-    sensors=[fleet_partitions, retrain_on_new_outcomes, score_new_leads, inbox_events],
+    sensors=[fleet_partitions, retrain_on_new_outcomes, score_new_leads, inbox_events, lead_file_drops],
     resources={
         "dms": dms_fleet_resource(),
         "warehouse": warehouse_resource(),

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from resources.warehouse import Warehouse
+
 # In process: the two steps of a sync run one after the other anyway, and a process per
 # step would cost more than most rooftop-days take to load.
 dms_sync_job = dg.define_asset_job(
@@ -44,3 +46,50 @@ lead_intake_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="A rooftop-day's inbound leads: loaded, enriched, scored and posted to the rooftop's CRM.",
 )
+
+
+class DroppedFileConfig(dg.Config):
+    dealership_id: str
+    path: str
+    sha256: str
+
+
+@dg.op(
+    description="Read a dropped ADF document into the events inbox, then move it to processed/ or failed/."
+)
+def take_dropped_file(
+    context: dg.OpExecutionContext, config: DroppedFileConfig, warehouse: Warehouse
+) -> None:
+    from pathlib import Path
+
+    from auterity_pipelines.adf import AdfError, parse_adf
+    from auterity_pipelines.drops import FAILED, PROCESSED, set_aside
+    from auterity_pipelines.events.schemas import LEAD_RECEIVED
+    from resources.events.inbox import Incoming, quarantine, store
+
+    path = Path(config.path)
+    if not path.exists():  # moved by an earlier attempt of this run
+        context.log.info(f"{path} was already taken")
+        return
+    body = path.read_bytes()
+    try:
+        result = parse_adf(body)
+    except AdfError as exc:
+        quarantine(warehouse, config.dealership_id, "file", body, f"ADF: {exc}")
+        context.log.warning(f"{path}: {exc}")
+        set_aside(path, FAILED, str(exc))
+        return
+    events = [Incoming(LEAD_RECEIVED, lead, f"lead:{lead['source_id']}") for lead in result.leads]
+    stored = store(warehouse, config.dealership_id, events, "file")
+    for number, reason in result.rejected:
+        quarantine(warehouse, config.dealership_id, "file", body, f"ADF prospect {number}: {reason}")
+    reasons = "; ".join(f"prospect {n}: {r}" for n, r in result.rejected)
+    set_aside(path, PROCESSED if stored else FAILED, reasons or None)
+    context.log.info(
+        f"{path}: {sum(s.created for s in stored)} new lead events, {len(result.rejected)} rejected"
+    )
+
+
+@dg.job(description="Take one dropped lead file into the events inbox.")
+def file_drop_job():
+    take_dropped_file()

@@ -6,9 +6,10 @@ import time
 import dagster as dg
 
 from assets.intake import local_day
+from auterity_pipelines.drops import drop_root, new_lead_files
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.fleet import FleetError, load_fleet
-from auterity_pipelines.jobs import dms_sync_job, lead_intake_job, sync_tags
+from auterity_pipelines.jobs import dms_sync_job, file_drop_job, lead_intake_job, sync_tags
 from auterity_pipelines.partitions import DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
 from resources.warehouse import Warehouse
@@ -89,3 +90,40 @@ def inbox_events(
     if not seen:
         return dg.SkipReason("the next event's rooftop is not a partition yet")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(next_cursor(cursor, seen, time.time())))
+
+
+@dg.sensor(
+    job=file_drop_job,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Each ADF file dropped under <drop root>/<dealership>/leads/ is taken once, keyed by path and content.",
+)
+def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    try:
+        fleet = load_fleet(fleet_path())
+    except FleetError as exc:
+        return dg.SkipReason(f"fleet file not usable: {exc}")
+    root = drop_root()
+    files = new_lead_files(root, fleet.ids)[:PAGE]
+    if not files:
+        return dg.SkipReason(f"no lead file waiting under {root}")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f.run_key,
+                run_config={
+                    "ops": {
+                        "take_dropped_file": {
+                            "config": {
+                                "dealership_id": f.dealership_id,
+                                "path": str(f.path),
+                                "sha256": f.sha256,
+                            }
+                        }
+                    }
+                },
+                tags={"auterity/dealership": f.dealership_id},
+            )
+            for f in files
+        ]
+    )

@@ -18,13 +18,14 @@ from assets.scoring import lead_scores
 from auterity_pipelines.adf import parse_adf
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.events.signing import verify
+from auterity_pipelines.jobs import file_drop_job
 from auterity_pipelines.loopback import serve_app_in_thread
 from auterity_pipelines.partitions import partition_key
 from auterity_pipelines.schema import events_inbox, leads
 from resources.ai import RelayCore
 from resources.dms.fleet import DmsFleet
 from resources.events.inbox import Incoming, store
-from sensors.events import inbox_events, next_cursor
+from sensors.events import inbox_events, lead_file_drops, next_cursor
 from tests.integration.test_events_intake import ADF, RO_CLOSED, SECRET
 
 ROOFTOP = "lakeside-honda"
@@ -158,3 +159,34 @@ def test_a_lead_event_is_loaded_enriched_scored_and_posted_to_the_crm_once(
 
     assert intake().success  # a second run for the day (another event's) posts nothing again
     assert len(crm.received) == 1
+
+
+def test_dropped_lead_files_are_taken_once_and_set_aside_with_their_outcome(
+    instance, warehouse, fleet_file, corpus, tmp_path, monkeypatch
+):
+    root = tmp_path / "drops"
+    monkeypatch.setenv("AUTERITY_DROP_DIR", str(root))
+    folder = root / ROOFTOP / "leads"
+    folder.mkdir(parents=True)
+    (folder / "good.xml").write_bytes(
+        (corpus / "adf" / "Aayush-Ratna-Sthapit_ADF-XML-Parser_lead1.xml").read_bytes()
+    )
+    (folder / "bad.xml").write_text("<lead>not adf</lead>")
+    result = lead_file_drops(dg.build_sensor_context(instance=instance))
+    assert len(result.run_requests) == 2 and len({r.run_key for r in result.run_requests}) == 2
+    for request in result.run_requests:
+        assert file_drop_job.execute_in_process(
+            run_config=request.run_config, resources={"warehouse": warehouse}, instance=instance
+        ).success
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [
+        "bad.xml",
+        "bad.xml.reason.txt",
+        "good.xml",
+    ]
+    assert (folder / "processed" / "good.xml").exists()
+    assert "root element is <lead>" in (folder / "failed" / "bad.xml.reason.txt").read_text()
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(select(events_inbox.c.channel, events_inbox.c.event_type)).all() == [
+            ("file", "lead.received")
+        ]
+    assert isinstance(lead_file_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason)
