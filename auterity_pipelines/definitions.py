@@ -5,6 +5,7 @@ import dagster as dg
 from assets.core import conform
 from assets.dms import dms_sync
 from assets.enrichment import lead_enrichments, repair_order_enrichments
+from assets.freshness import freshness_job, hourly_freshness, sync_freshness
 from assets.intake import crm_deliveries, inbound_leads
 from assets.models import model_assets
 from assets.scoring import lead_scores
@@ -20,6 +21,7 @@ from resources.ai import RelayCore
 from resources.dms.fleet import dms_fleet_resource
 from resources.mlflow import neuroweaver_resource
 from resources.warehouse import warehouse_resource
+from sensors.alerts import alert_on_run_failure
 from sensors.events import inbox_events, lead_file_drops
 from sensors.fleet import fleet_partitions
 from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
@@ -36,9 +38,25 @@ defs = dg.Definitions(
         inbound_leads,
         crm_deliveries,
     ],
-    jobs=[dms_sync_job, enrichment_job, model_training_job, lead_scoring_job, lead_intake_job, file_drop_job],
-    schedules=[nightly_dms_sync, weekly_model_training],
-    sensors=[fleet_partitions, retrain_on_new_outcomes, score_new_leads, inbox_events, lead_file_drops],
+    jobs=[
+        dms_sync_job,
+        enrichment_job,
+        model_training_job,
+        lead_scoring_job,
+        lead_intake_job,
+        file_drop_job,
+        freshness_job,
+    ],
+    asset_checks=[sync_freshness],
+    schedules=[nightly_dms_sync, weekly_model_training, hourly_freshness],
+    sensors=[
+        fleet_partitions,
+        retrain_on_new_outcomes,
+        score_new_leads,
+        inbox_events,
+        lead_file_drops,
+        alert_on_run_failure,
+    ],
     resources={
         "dms": dms_fleet_resource(),
         "warehouse": warehouse_resource(),
