@@ -17,11 +17,13 @@ KINDS = {"python", "sql"}
 
 
 def local_day(moment: dt.datetime | str, timezone: str) -> dt.date:
-    """The rooftop's calendar day of a UTC moment: which partition an event belongs to."""
+    """The rooftop's calendar day of a moment (naive ones, as SQLite returns them, are UTC)."""
     from zoneinfo import ZoneInfo
 
     if isinstance(moment, str):
         moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
@@ -46,7 +48,7 @@ def inbound_leads(
     events = [
         e
         for e in pending_of(warehouse, dealership_id, "lead.received", "received")
-        if local_day(e["payload"]["received_at"], timezone) == day
+        if local_day(e["received_at"], timezone) == day  # the day it reached us (sensors/events.py)
     ]
     loader = RawLoader(
         warehouse, dealership_id, timezone, Window.local_day(day, timezone), context.run.run_id, ["leads"]
@@ -86,7 +88,7 @@ def crm_deliveries(
     dealership_id, day = split_key(context.partition_key)
     dealership = dms.fleet().get(dealership_id)
     delivered, skipped = deliver_scored_leads(
-        warehouse, dealership, lambda e: local_day(e["payload"]["received_at"], dealership.timezone) == day
+        warehouse, dealership, lambda e: local_day(e["received_at"], dealership.timezone) == day
     )
     context.log.info(
         f"{dealership_id} {day}: {delivered} leads posted to the CRM, {skipped} without a CRM URL"

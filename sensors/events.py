@@ -1,5 +1,6 @@
 """Events to runs: each event in the inbox starts the run it calls for, keyed by its event id."""
 
+import datetime as dt
 import json
 import time
 
@@ -10,7 +11,7 @@ from auterity_pipelines.drops import drop_root, new_lead_files
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.fleet import FleetError, load_fleet
 from auterity_pipelines.jobs import dms_sync_job, file_drop_job, lead_intake_job, sync_tags
-from auterity_pipelines.partitions import DEALERSHIPS, partition_key
+from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
 from resources.warehouse import Warehouse
 
@@ -32,25 +33,31 @@ def next_cursor(cursor: dict, seen: list[int], now: float) -> dict:
     return {"after": top, "gaps": {str(k): t for k, t in gaps.items()}}
 
 
+def event_day(event: dict, timezone: str) -> dt.date:
+    """The rooftop-day an event's run covers.
+
+    A lead belongs to the day it reached us, whatever date its sender wrote; a DMS event to the
+    day it happened in the DMS, unless that day has no partition (backdated, or from a wrong
+    clock), when it too takes the day it reached us.
+    """
+    arrived = local_day(event["received_at"], timezone)
+    if event["event_type"] == LEAD_RECEIVED:
+        return arrived
+    happened = local_day(event["payload"]["occurred_at"], timezone)
+    first = DAYS.start.date()
+    return happened if first <= happened <= arrived else arrived
+
+
 def run_request(event: dict, timezone: str, dms_endpoint: str) -> dg.RunRequest:
     """A lead's intake run, or a sync of the rooftop-day a DMS event happened in."""
     dealership_id = event["dealership_id"]
+    key = partition_key(dealership_id, event_day(event, timezone))
     tags = {"auterity/event": event["event_id"], "auterity/event-type": event["event_type"]}
     if event["event_type"] == LEAD_RECEIVED:
-        day = local_day(event["payload"]["received_at"], timezone)
-        return dg.RunRequest(
-            run_key=event["event_id"],
-            job_name=lead_intake_job.name,
-            partition_key=partition_key(dealership_id, day),
-            tags={**tags, "auterity/dealership": dealership_id},
-        )
-    day = local_day(event["payload"]["occurred_at"], timezone)
-    return dg.RunRequest(
-        run_key=event["event_id"],
-        job_name=dms_sync_job.name,
-        partition_key=partition_key(dealership_id, day),
-        tags={**tags, **sync_tags(dealership_id, dms_endpoint)},
-    )
+        job, tags = lead_intake_job.name, {**tags, "auterity/dealership": dealership_id}
+    else:
+        job, tags = dms_sync_job.name, {**tags, **sync_tags(dealership_id, dms_endpoint)}
+    return dg.RunRequest(run_key=event["event_id"], job_name=job, partition_key=key, tags=tags)
 
 
 @dg.sensor(

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from assets.enrichment import lead_enrichments
-from assets.intake import crm_deliveries, inbound_leads
+from assets.intake import crm_deliveries, inbound_leads, local_day
 from assets.models import champion_key, model_assets, model_key
 from assets.scoring import lead_scores
 from auterity_pipelines.adf import parse_adf
@@ -25,11 +25,18 @@ from auterity_pipelines.schema import events_inbox, leads
 from resources.ai import RelayCore
 from resources.dms.fleet import DmsFleet
 from resources.events.inbox import Incoming, store
-from sensors.events import inbox_events, lead_file_drops, next_cursor
+from sensors.events import event_day, inbox_events, lead_file_drops, next_cursor
 from tests.integration.test_events_intake import ADF, RO_CLOSED, SECRET
 
 ROOFTOP = "lakeside-honda"
-LEAD_DAY = dt.date(2026, 11, 20)  # 09:15 in Chicago
+DMS_DAY = dt.date(2026, 11, 20)  # when the repair order closed
+
+
+def arrival_day() -> dt.date:
+    """A lead's run covers the day it reached us, in the rooftop's time zone."""
+    return local_day(dt.datetime.now(dt.UTC), "America/Chicago")
+
+
 KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AUTERITY_NEUROWEAVER_URL")
 
 
@@ -103,8 +110,8 @@ def test_each_event_requests_its_run_once_by_event_id(instance, warehouse, fleet
 
     first = evaluate()
     assert [(r.run_key, r.job_name, r.partition_key) for r in first.run_requests] == [
-        (lead.event_id, "lead_intake_job", str(partition_key(ROOFTOP, LEAD_DAY))),
-        (ro.event_id, "dms_sync_job", str(partition_key(ROOFTOP, LEAD_DAY))),
+        (lead.event_id, "lead_intake_job", str(partition_key(ROOFTOP, arrival_day()))),
+        (ro.event_id, "dms_sync_job", str(partition_key(ROOFTOP, DMS_DAY))),
     ]
     assert json.loads(first.cursor)["after"] == 3
     with warehouse.engine.connect() as conn:
@@ -143,7 +150,7 @@ def test_a_lead_event_is_loaded_enriched_scored_and_posted_to_the_crm_once(
         return dg.materialize(
             [inbound_leads, lead_enrichments, lead_scores, crm_deliveries],
             resources=resources,
-            partition_key=partition_key(ROOFTOP, LEAD_DAY),
+            partition_key=partition_key(ROOFTOP, arrival_day()),
             instance=instance,
             selection=[inbound_leads.key, lead_enrichments.key, lead_scores.key, crm_deliveries.key],
         )
@@ -190,3 +197,21 @@ def test_dropped_lead_files_are_taken_once_and_set_aside_with_their_outcome(
             ("file", "lead.received")
         ]
     assert isinstance(lead_file_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+
+
+def test_a_dms_event_runs_its_own_day_unless_that_day_has_no_partition():
+    arrived = dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
+
+    def day(occurred: str) -> dt.date:
+        event = {"event_type": "ro.closed", "received_at": arrived, "payload": {"occurred_at": occurred}}
+        return event_day(event, "America/Chicago")
+
+    assert day("2026-11-24T23:00:00Z") == dt.date(2026, 11, 24)
+    assert day("2019-01-01T00:00:00Z") == dt.date(2026, 11, 25)  # before the first partition
+    assert day("2027-01-01T00:00:00Z") == dt.date(2026, 11, 25)  # a sender's clock ahead
+    lead = {
+        "event_type": "lead.received",
+        "received_at": arrived,
+        "payload": {"received_at": "2019-01-16T00:46:36Z"},
+    }
+    assert event_day(lead, "America/Chicago") == dt.date(2026, 11, 25)
