@@ -94,3 +94,19 @@ def test_the_instance_config_loads_with_its_concurrency_limits(tmp_path):
 def test_the_migrations_build_exactly_the_schema_in_code(warehouse):
     with warehouse.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_services_starting_together_upgrade_the_warehouse_once_without_failing(backend, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'warehouse.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    probe = "import sys; from resources.warehouse import Warehouse; Warehouse(url=sys.argv[1]).upgrade()"
+    racers = [
+        subprocess.Popen([sys.executable, "-c", probe, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in racers]
+    assert [p.returncode for p in racers] == [0, 0, 0, 0], errors

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from auterity_pipelines.settings import PACKAGE_DIR
 
@@ -32,12 +34,26 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Apply migrations up to `revision`; returns (before, after)."""
-    before = current_revision(engine)
-    config = _config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    # The receiver, the bridge and `auterity dev` may all start at once and each upgrade the
+    # embedded warehouse: one at a time, each deciding what to apply only once it holds the lock.
+    with _one_upgrader(engine):
+        before = current_revision(engine)
+        config = _config()
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
     return before, current_revision(engine)
+
+
+def _one_upgrader(engine: Engine):
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        from filelock import FileLock
+
+        return FileLock(f"{database}.migrate.lock", timeout=300)
+    return contextlib.nullcontext()
 
 
 def revise(engine: Engine, message: str) -> None:
