@@ -96,7 +96,32 @@ def inbox_events(
         seen.append(event["seq"])
     if not seen:
         return dg.SkipReason("the next event's rooftop is not a partition yet")
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(next_cursor(cursor, seen, time.time())))
+    return dg.SensorResult(
+        run_requests=batched(requests), cursor=json.dumps(next_cursor(cursor, seen, time.time()))
+    )
+
+
+def batched(requests: list[dg.RunRequest]) -> list[dg.RunRequest]:
+    """One intake run per rooftop-day among leads that arrived together; DMS events keep one run each.
+
+    Dagster starts a process per run, and an intake run takes every lead of its day that is
+    waiting, so the leads of one tick need one run. It is keyed by the newest of them: the key
+    is still an event's id, used once.
+    """
+    out: dict[tuple, dg.RunRequest] = {}
+    counts: dict[tuple, int] = {}
+    for request in requests:
+        key = (
+            (request.job_name, request.partition_key)
+            if request.job_name == lead_intake_job.name
+            else request.run_key
+        )
+        counts[key] = counts.get(key, 0) + 1
+        out[key] = request  # the newest of the group
+    return [
+        r.with_replaced_attrs(tags={**r.tags, "auterity/batch-size": str(counts[k])}) if counts[k] > 1 else r
+        for k, r in out.items()
+    ]
 
 
 @dg.sensor(

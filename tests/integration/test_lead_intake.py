@@ -129,6 +129,18 @@ def test_each_event_requests_its_run_once_by_event_id(instance, warehouse, fleet
     assert len(later.run_requests) == 1 and later.run_requests[0].run_key not in {lead.event_id, ro.event_id}
 
 
+def test_leads_arriving_together_share_one_intake_run_keyed_by_the_newest(instance, warehouse, fleet_file):
+    (lead,) = parse_adf(ADF).leads
+    events = [
+        Incoming(LEAD_RECEIVED, {**lead, "source_id": f"cars.com:A-{n}"}, f"lead:A-{n}") for n in range(3)
+    ]
+    stored = store(warehouse, ROOFTOP, events, "webhook")
+    (request,) = inbox_events(
+        dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse})
+    ).run_requests
+    assert request.run_key == stored[-1].event_id and request.tags["auterity/batch-size"] == "3"
+
+
 def test_a_lead_event_is_loaded_enriched_scored_and_posted_to_the_crm_once(
     instance, warehouse, fleet_file, crm, history, neuroweaver
 ):
