@@ -21,6 +21,10 @@ PAGE = 500  # events per evaluation, well inside the 60 s limit
 GAP_SECONDS = 300
 
 
+RETRY_AFTER = dt.timedelta(minutes=10)
+GIVE_UP_AFTER = dt.timedelta(days=1)
+
+
 def next_cursor(cursor: dict, seen: list[int], now: float) -> dict:
     """The cursor after seeing `seen`: the highest seq, and the numbers below it not seen yet."""
     after = cursor.get("after", 0)
@@ -62,7 +66,7 @@ def run_request(event: dict, timezone: str, dms_endpoint: str) -> dg.RunRequest:
 
 @dg.sensor(
     jobs=[lead_intake_job, dms_sync_job],
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=2,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="One run per event in the events inbox: lead intake for leads, a rooftop-day sync for DMS events.",
 )
@@ -77,8 +81,6 @@ def inbox_events(
         return dg.SkipReason(f"fleet file not usable: {exc}")
     cursor = json.loads(context.cursor) if context.cursor else {}
     events = pending(warehouse, cursor.get("after", 0), [int(k) for k in cursor.get("gaps", {})], PAGE)
-    if not events:
-        return dg.SkipReason("no new event")
     known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
     requests, seen = [], []
     for event in events:
@@ -94,11 +96,31 @@ def inbox_events(
         dealership = fleet.get(event["dealership_id"])
         requests.append(run_request(event, dealership.timezone, dealership.dms.endpoint))
         seen.append(event["seq"])
-    if not seen:
-        return dg.SkipReason("the next event's rooftop is not a partition yet")
-    return dg.SensorResult(
-        run_requests=batched(requests), cursor=json.dumps(next_cursor(cursor, seen, time.time()))
-    )
+    requests += retries(warehouse, fleet, known)
+    if not requests:
+        return dg.SkipReason("the next event's rooftop is not a partition yet" if events else "no new event")
+    new_cursor = next_cursor(cursor, seen, time.time()) if seen else cursor
+    return dg.SensorResult(run_requests=batched(requests), cursor=json.dumps(new_cursor))
+
+
+def retries(warehouse: Warehouse, fleet, known: set[str]) -> list[dg.RunRequest]:
+    """Runs again for events left unfinished for 10 minutes (their run died with a daemon or a worker).
+
+    Keyed by the event and the 10-minute period, so each is asked for once a period, and for a
+    day at most: an event that fails all day stays in the inbox, visible, for a person to look at.
+    """
+    from resources.events.inbox import stalled
+
+    now = time.time()
+    period = int(now // RETRY_AFTER.total_seconds())
+    moment = dt.datetime.fromtimestamp(now, dt.UTC)
+    requests = []
+    for event in stalled(warehouse, (moment - GIVE_UP_AFTER, moment - RETRY_AFTER), PAGE):
+        if event["dealership_id"] in known and event["dealership_id"] in fleet.ids:
+            dealership = fleet.get(event["dealership_id"])
+            request = run_request(event, dealership.timezone, dealership.dms.endpoint)
+            requests.append(request.with_replaced_attrs(run_key=f"retry:{period}:{event['event_id']}"))
+    return requests
 
 
 def batched(requests: list[dg.RunRequest]) -> list[dg.RunRequest]:
@@ -122,6 +144,20 @@ def batched(requests: list[dg.RunRequest]) -> list[dg.RunRequest]:
         r.with_replaced_attrs(tags={**r.tags, "auterity/batch-size": str(counts[k])}) if counts[k] > 1 else r
         for k, r in out.items()
     ]
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[dms_sync_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks a DMS event done once the sync it started has succeeded.",
+)
+def dms_events_done(context: dg.RunStatusSensorContext, warehouse: Warehouse) -> None:
+    from resources.events.inbox import mark
+
+    event_id = context.dagster_run.tags.get("auterity/event")
+    if event_id:
+        mark(warehouse, [event_id], "done")
 
 
 @dg.sensor(

@@ -59,7 +59,7 @@ def test_the_event_intake_job_and_sensor_are_defined():
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} >= {
         "events/inbound_leads", "enrichment/lead_enrichments", "ml/lead_scores", "events/crm_deliveries"
     }  # fmt: skip
-    assert defs.resolve_sensor_def("inbox_events").minimum_interval_seconds == 5
+    assert defs.resolve_sensor_def("inbox_events").minimum_interval_seconds == 2
 
 
 def test_loading_the_code_location_imports_neither_mlflow_nor_sklearn():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 
@@ -12,9 +13,10 @@ from auterity_pipelines.events.signing import headers
 from auterity_pipelines.fleet import Dealership
 from auterity_pipelines.schema import lead_enrichments, lead_scores
 from auterity_pipelines.settings import named_secret
-from resources.events.inbox import claim, mark, pending_of
+from resources.events.inbox import claim, mark, pending_of, release_stalled_claims
 from resources.warehouse import Warehouse
 
+STALLED_CLAIM = dt.timedelta(minutes=10)
 ENRICHMENT_FIELDS = ("intent", "urgency", "urgency_reason", "contact_channel", "summary")
 
 
@@ -51,6 +53,8 @@ def deliver_scored_leads(
     warehouse: Warehouse, dealership: Dealership, in_partition: Callable[[dict], bool]
 ) -> tuple[int, int]:
     """(posted, closed without a CRM) for the partition's loaded lead events; raises if the CRM refuses."""
+    # A run that died between claiming and posting left its claims; after a while they are free again.
+    release_stalled_claims(warehouse, dealership.id, dt.datetime.now(dt.UTC) - STALLED_CLAIM)
     events = [e for e in pending_of(warehouse, dealership.id, "lead.received", "loaded") if in_partition(e)]
     if not dealership.crm_webhook_url:
         mark(warehouse, [e["event_id"] for e in events], "done")

@@ -119,8 +119,38 @@ def claim(warehouse: Warehouse, event_ids: Sequence[str], from_status: str, to_s
             result = conn.execute(
                 update(events_inbox)
                 .where(events_inbox.c.event_id == event_id, events_inbox.c.status == from_status)
-                .values(status=to_status)
+                .values(status=to_status, processed_at=dt.datetime.now(dt.UTC))
             )
             if result.rowcount == 1:
                 claimed.append(event_id)
     return claimed
+
+
+def stalled(warehouse: Warehouse, between: tuple[dt.datetime, dt.datetime], limit: int) -> list[dict]:
+    """Events that arrived in `between` and are still unfinished: their run died, or never came."""
+    query = (
+        select(events_inbox)
+        .where(
+            events_inbox.c.status.in_(["received", "loaded", "notifying"]),
+            events_inbox.c.received_at >= between[0],
+            events_inbox.c.received_at < between[1],
+        )
+        .order_by(events_inbox.c.seq)
+        .limit(limit)
+    )
+    with warehouse.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def release_stalled_claims(warehouse: Warehouse, dealership_id: str, before: dt.datetime) -> int:
+    """Claims (`notifying`) older than `before` go back to `loaded`: their run died mid-post."""
+    with warehouse.engine.begin() as conn:
+        return conn.execute(
+            update(events_inbox)
+            .where(
+                events_inbox.c.dealership_id == dealership_id,
+                events_inbox.c.status == "notifying",
+                events_inbox.c.processed_at < before,
+            )
+            .values(status="loaded")
+        ).rowcount

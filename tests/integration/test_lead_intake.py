@@ -227,3 +227,57 @@ def test_a_dms_event_runs_its_own_day_unless_that_day_has_no_partition():
         "payload": {"received_at": "2019-01-16T00:46:36Z"},
     }
     assert event_day(lead, "America/Chicago") == dt.date(2026, 11, 25)
+
+
+def test_an_event_left_unfinished_is_asked_for_again_each_period_for_a_day(instance, warehouse, fleet_file):
+    from sqlalchemy import update
+
+    (stuck,) = store(warehouse, ROOFTOP, [Incoming("ro.closed", RO_CLOSED, "id:dms-evt-1")], "webhook")
+    first = inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
+    assert [r.run_key for r in first.run_requests] == [stuck.event_id]
+
+    def aged(minutes: int):
+        with warehouse.engine.begin() as conn:
+            conn.execute(
+                update(events_inbox).values(
+                    received_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)
+                )
+            )
+        return inbox_events(
+            dg.build_sensor_context(
+                instance=instance, cursor=first.cursor, resources={"warehouse": warehouse}
+            )
+        )
+
+    (retry,) = aged(15).run_requests  # its run died: asked for again, under a key of its own
+    assert retry.run_key.startswith("retry:") and retry.run_key.endswith(stuck.event_id)
+    assert retry.job_name == "dms_sync_job"
+    assert isinstance(aged(60 * 25), dg.SkipReason)  # after a day it waits for a person
+
+
+def test_a_dms_event_is_done_once_its_sync_succeeds(instance, warehouse):
+    from auterity_pipelines.jobs import dms_sync_job
+    from sensors.events import dms_events_done
+
+    (event,) = store(warehouse, ROOFTOP, [Incoming("ro.closed", RO_CLOSED, "id:dms-evt-1")], "webhook")
+
+    @dg.op
+    def nothing():
+        pass
+
+    @dg.job(name=dms_sync_job.name)
+    def stand_in():
+        nothing()
+
+    result = stand_in.execute_in_process(instance=instance, tags={"auterity/event": event.event_id})
+    success = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="dms_events_done",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=success,
+        resources={"warehouse": warehouse},
+    )
+    dms_events_done(context)
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(select(events_inbox.c.status)).scalar_one() == "done"
