@@ -100,7 +100,23 @@ def inbox_events(
     if not requests:
         return dg.SkipReason("the next event's rooftop is not a partition yet" if events else "no new event")
     new_cursor = next_cursor(cursor, seen, time.time()) if seen else cursor
-    return dg.SensorResult(run_requests=batched(requests), cursor=json.dumps(new_cursor))
+    requests = [r for r in batched(requests) if not _intake_already_queued(context.instance, r)]
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor))
+
+
+def _intake_already_queued(instance: dg.DagsterInstance, request: dg.RunRequest) -> bool:
+    """A queued intake run of the same rooftop-day will take these leads too; another would only wait behind it."""
+    if request.job_name != lead_intake_job.name:
+        return False
+    queued = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=lead_intake_job.name,
+            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED],
+            tags={"dagster/partition": str(request.partition_key)},
+        ),
+        limit=1,
+    )
+    return bool(queued)
 
 
 def retries(warehouse: Warehouse, fleet, known: set[str]) -> list[dg.RunRequest]:

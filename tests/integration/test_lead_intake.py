@@ -281,3 +281,20 @@ def test_a_dms_event_is_done_once_its_sync_succeeds(instance, warehouse):
     dms_events_done(context)
     with warehouse.engine.connect() as conn:
         assert conn.execute(select(events_inbox.c.status)).scalar_one() == "done"
+
+
+def test_no_second_intake_run_is_queued_for_a_day_that_has_one_waiting(instance, warehouse, fleet_file):
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    key = partition_key(ROOFTOP, arrival_day())
+    instance.add_run(
+        DagsterRun(
+            job_name="lead_intake_job",
+            run_id="0f5e3b1e-0000-4000-8000-000000000001",
+            status=dg.DagsterRunStatus.NOT_STARTED,  # waiting, like a queued run
+            tags={"dagster/partition": str(key)},
+        )
+    )
+    store(warehouse, ROOFTOP, [lead_event()], "webhook")
+    result = inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
+    assert result.run_requests == [] and json.loads(result.cursor)["after"] == 1  # taken by the waiting run
