@@ -149,7 +149,7 @@ def test_scores_carry_the_version_and_variant_chosen_by_lead_id(instance, histor
 def test_scoring_without_a_champion_fails_and_writes_nothing(instance, history, neuroweaver):
     result = score(instance, history, neuroweaver, raise_on_error=False)
     assert not result.success
-    assert "has no 'champion' version" in result.failure_data_for_node("ml__lead_scores").error.message
+    assert "has no 'champion' version" in result.failure_data_for_node("lead_scores").error.message
     assert scored_rows(history) == []
 
 
@@ -158,5 +158,5 @@ def test_scoring_with_a_broken_champion_fails_loudly(instance, history, neurowea
     shutil.rmtree(tmp_path / "mlartifacts" / "lead_conversion" / "models")
     result = score(instance, history, neuroweaver, raise_on_error=False)
     assert not result.success
-    assert "cannot be loaded" in result.failure_data_for_node("ml__lead_scores").error.message
+    assert "cannot be loaded" in result.failure_data_for_node("lead_scores").error.message
     assert scored_rows(history) == []
