@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,3 +58,17 @@ def set_aside(path: Path, outcome: str, reason: str | None = None) -> Path:
     if reason:
         target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
     return target
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def extract_days(root: Path) -> dict[str, str]:
+    """Each day folder of an extract rooftop that has its manifest: {day: SHA-256 of the manifest}."""
+    if not root.is_dir():
+        return {}
+    return {
+        folder.name: sha256_of(folder / "manifest.json")
+        for folder in sorted(root.iterdir())
+        if _DAY.match(folder.name) and (folder / "manifest.json").is_file()
+    }

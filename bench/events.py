@@ -270,7 +270,7 @@ def main() -> None:
     rooftops = [f"bench-rooftop-{i}" for i in range(args.rooftops)]
     crm = Crm()
     with (
-        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp,  # the daemon may still be writing
         serve_app_in_thread(
             Starlette(routes=[Route("/leads", crm.post, methods=["POST"])]), "CRM"
         ) as crm_url,

@@ -3,11 +3,12 @@
 import datetime as dt
 import json
 import time
+from pathlib import Path
 
 import dagster as dg
 
 from assets.intake import local_day
-from auterity_pipelines.drops import drop_root, new_lead_files
+from auterity_pipelines.drops import drop_root, extract_days, new_lead_files
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.fleet import FleetError, load_fleet
 from auterity_pipelines.jobs import dms_sync_job, file_drop_job, lead_intake_job, sync_tags
@@ -211,3 +212,38 @@ def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
             for f in files
         ]
     )
+
+
+@dg.sensor(
+    job=dms_sync_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Syncs each extract day as soon as its manifest lands; a rewritten manifest syncs the day again.",
+)
+def extract_day_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    try:
+        fleet = load_fleet(fleet_path())
+    except FleetError as exc:
+        return dg.SkipReason(f"fleet file not usable: {exc}")
+    seen = json.loads(context.cursor) if context.cursor else {}
+    known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
+    first = DAYS.start.date()
+    requests = []
+    for dealership in fleet.dealerships:
+        if dealership.dms.kind != "extract" or dealership.id not in known:
+            continue
+        for day, digest in extract_days(Path(dealership.dms.path)).items():
+            place = f"{dealership.id}/{day}"
+            if seen.get(place) == digest or dt.date.fromisoformat(day) < first:
+                continue
+            seen[place] = digest
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"extract:{place}:{digest[:16]}",
+                    partition_key=partition_key(dealership.id, dt.date.fromisoformat(day)),
+                    tags=sync_tags(dealership.id, dealership.dms.endpoint),
+                )
+            )
+    if not requests:
+        return dg.SkipReason("no new or rewritten extract day")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen))

@@ -298,3 +298,36 @@ def test_no_second_intake_run_is_queued_for_a_day_that_has_one_waiting(instance,
     store(warehouse, ROOFTOP, [lead_event()], "webhook")
     result = inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
     assert result.run_requests == [] and json.loads(result.cursor)["after"] == 1  # taken by the waiting run
+
+
+def test_an_extract_day_is_synced_once_its_manifest_lands_and_again_if_it_is_rewritten(
+    instance, tmp_path, monkeypatch
+):
+    from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
+    from auterity_pipelines.simulator.extract import write_extract
+    from sensors.events import extract_day_drops
+    from tests.conftest import NOW, write_fleet
+
+    root = tmp_path / "extracts"
+    monkeypatch.setenv(
+        "AUTERITY_FLEET", str(write_fleet(tmp_path / "fleet.yaml", "http://127.0.0.1:1", root))
+    )
+    day = dt.date(2026, 11, 18)
+    folder = write_extract(
+        RooftopDms("harbor-kia", SimulatorSettings(now=NOW)), "harbor-kia", day, "America/New_York", root
+    )
+    (partial := root / "2026-11-19").mkdir()  # still being written: no manifest yet
+    first = extract_day_drops(dg.build_sensor_context(instance=instance))
+    (request,) = first.run_requests
+    assert request.partition_key == str(partition_key("harbor-kia", day)) and request.job_name in (
+        None,
+        "dms_sync_job",
+    )
+    assert isinstance(
+        extract_day_drops(dg.build_sensor_context(instance=instance, cursor=first.cursor)), dg.SkipReason
+    )
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text().replace("{", '{"rewritten": true, ', 1))
+    (again,) = extract_day_drops(dg.build_sensor_context(instance=instance, cursor=first.cursor)).run_requests
+    assert again.partition_key == request.partition_key and again.run_key != request.run_key
+    assert partial.exists()
