@@ -38,6 +38,14 @@ def next_cursor(cursor: dict, seen: list[int], now: float) -> dict:
     return {"after": top, "gaps": {str(k): t for k, t in gaps.items()}}
 
 
+def _fleet():
+    """The fleet, or why a sensor cannot act now (an unreadable file changes nothing until fixed)."""
+    try:
+        return load_fleet(fleet_path())
+    except FleetError as exc:
+        return dg.SkipReason(f"fleet file not usable: {exc}")
+
+
 def event_day(event: dict, timezone: str) -> dt.date:
     """The rooftop-day an event's run covers.
 
@@ -76,10 +84,9 @@ def inbox_events(
 ) -> dg.SensorResult | dg.SkipReason:
     from resources.events.inbox import mark, pending
 
-    try:
-        fleet = load_fleet(fleet_path())
-    except FleetError as exc:
-        return dg.SkipReason(f"fleet file not usable: {exc}")
+    fleet = _fleet()
+    if isinstance(fleet, dg.SkipReason):
+        return fleet
     cursor = json.loads(context.cursor) if context.cursor else {}
     events = pending(warehouse, cursor.get("after", 0), [int(k) for k in cursor.get("gaps", {})], PAGE)
     known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
@@ -184,10 +191,9 @@ def dms_events_done(context: dg.RunStatusSensorContext, warehouse: Warehouse) ->
     description="Each ADF file dropped under <drop root>/<dealership>/leads/ is taken once, keyed by path and content.",
 )
 def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    try:
-        fleet = load_fleet(fleet_path())
-    except FleetError as exc:
-        return dg.SkipReason(f"fleet file not usable: {exc}")
+    fleet = _fleet()
+    if isinstance(fleet, dg.SkipReason):
+        return fleet
     root = drop_root()
     files = new_lead_files(root, fleet.ids)[:PAGE]
     if not files:
@@ -221,10 +227,9 @@ def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
     description="Syncs each extract day as soon as its manifest lands; a rewritten manifest syncs the day again.",
 )
 def extract_day_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    try:
-        fleet = load_fleet(fleet_path())
-    except FleetError as exc:
-        return dg.SkipReason(f"fleet file not usable: {exc}")
+    fleet = _fleet()
+    if isinstance(fleet, dg.SkipReason):
+        return fleet
     seen = json.loads(context.cursor) if context.cursor else {}
     known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
     first = DAYS.start.date()

@@ -8,21 +8,9 @@ from pathlib import Path
 
 import click
 
-CONTRACT = (
-    "dealership_id",
-    "lead_id",
-    "source",
-    "received_at",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "vehicle_year",
-    "vehicle_make",
-    "vehicle_model",
-    "vehicle_vin",
-    "comments",
-)
+from auterity_pipelines.records import ENTITY_COLUMNS
+
+CONTRACT = ("dealership_id", "lead_id", *ENTITY_COLUMNS["leads"])  # the `leads` contract columns
 
 
 @click.group()
