@@ -90,7 +90,7 @@ def inbox_events(
     cursor = json.loads(context.cursor) if context.cursor else {}
     events = pending(warehouse, cursor.get("after", 0), [int(k) for k in cursor.get("gaps", {})], PAGE)
     known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
-    requests, seen = [], []
+    requests, seen, busy = [], [], {}
     for event in events:
         if event["dealership_id"] not in fleet.ids:
             # Kept in the inbox, marked, and out of the way of the events behind it.
@@ -102,29 +102,51 @@ def inbox_events(
             context.log.info(f"{event['event_id']}: {event['dealership_id']} is not a partition yet; waiting")
             break
         dealership = fleet.get(event["dealership_id"])
-        requests.append(run_request(event, dealership.timezone, dealership.dms.endpoint))
+        request = run_request(event, dealership.timezone, dealership.dms.endpoint)
+        if _intake_in_flight(context.instance, request, busy):
+            # Its day's run is queued (it will take this lead) or running (it may have loaded the day's
+            # leads already): not seen yet, so the next tick looks at it again.
+            continue
+        requests.append(request)
         seen.append(event["seq"])
-    requests += retries(warehouse, fleet, known)
-    if not requests:
-        return dg.SkipReason("the next event's rooftop is not a partition yet" if events else "no new event")
+    requests = batched(requests) + retries(warehouse, fleet, known)
     new_cursor = next_cursor(cursor, seen, time.time()) if seen else cursor
-    requests = [r for r in batched(requests) if not _intake_already_queued(context.instance, r)]
+    if not requests:
+        reason = (
+            "the next event waits for its rooftop's partition or its day's run" if events else "no new event"
+        )
+        return (
+            dg.SkipReason(reason) if new_cursor == cursor else dg.SensorResult(cursor=json.dumps(new_cursor))
+        )
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor))
 
 
-def _intake_already_queued(instance: dg.DagsterInstance, request: dg.RunRequest) -> bool:
-    """A queued intake run of the same rooftop-day will take these leads too; another would only wait behind it."""
+def _intake_in_flight(instance: dg.DagsterInstance, request: dg.RunRequest, busy: dict[str, bool]) -> bool:
+    """Whether an intake run of the request's rooftop-day is queued or running (one query per day and tick).
+
+    One intake run at a time per rooftop-day: it takes every lead of its day that is waiting, so
+    a second would only compete with it for the same two cores.
+    """
     if request.job_name != lead_intake_job.name:
         return False
-    queued = instance.get_run_records(
-        filters=dg.RunsFilter(
-            job_name=lead_intake_job.name,
-            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED],
-            tags={"dagster/partition": str(request.partition_key)},
-        ),
-        limit=1,
-    )
-    return bool(queued)
+    day = str(request.partition_key)
+    if day not in busy:
+        busy[day] = bool(
+            instance.get_run_records(
+                filters=dg.RunsFilter(
+                    job_name=lead_intake_job.name,
+                    statuses=[
+                        dg.DagsterRunStatus.QUEUED,
+                        dg.DagsterRunStatus.NOT_STARTED,
+                        dg.DagsterRunStatus.STARTING,
+                        dg.DagsterRunStatus.STARTED,
+                    ],
+                    tags={"dagster/partition": day},
+                ),
+                limit=1,
+            )
+        )
+    return busy[day]
 
 
 def retries(warehouse: Warehouse, fleet, known: set[str]) -> list[dg.RunRequest]:

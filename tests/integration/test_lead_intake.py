@@ -283,7 +283,7 @@ def test_a_dms_event_is_done_once_its_sync_succeeds(instance, warehouse):
         assert conn.execute(select(events_inbox.c.status)).scalar_one() == "done"
 
 
-def test_no_second_intake_run_is_queued_for_a_day_that_has_one_waiting(instance, warehouse, fleet_file):
+def test_a_day_with_an_intake_run_in_flight_gets_no_second_until_it_ends(instance, warehouse, fleet_file):
     from dagster._core.storage.dagster_run import DagsterRun
 
     key = partition_key(ROOFTOP, arrival_day())
@@ -295,9 +295,14 @@ def test_no_second_intake_run_is_queued_for_a_day_that_has_one_waiting(instance,
             tags={"dagster/partition": str(key)},
         )
     )
-    store(warehouse, ROOFTOP, [lead_event()], "webhook")
-    result = inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
-    assert result.run_requests == [] and json.loads(result.cursor)["after"] == 1  # taken by the waiting run
+    (event,) = store(warehouse, ROOFTOP, [lead_event()], "webhook")
+    waiting = inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
+    assert isinstance(waiting, dg.SkipReason) and "its day's run" in waiting.skip_message
+    instance.delete_run("0f5e3b1e-0000-4000-8000-000000000001")  # it ended without taking the lead
+    (request,) = inbox_events(
+        dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse})
+    ).run_requests
+    assert request.run_key == event.event_id
 
 
 def test_an_extract_day_is_synced_once_its_manifest_lands_and_again_if_it_is_rewritten(
