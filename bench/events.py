@@ -232,16 +232,31 @@ def baseline(root: Path, fleet_file: Path, home: Path) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
-def wait_scored(platform: Platform, posted: dict[str, float], seconds: float) -> dict[str, float]:
-    """Latency per lead, from its accepted POST to its score row, for those scored within `seconds`."""
-    latencies: dict[str, float] = {}
-    deadline = time.monotonic() + seconds
-    while len(latencies) < len(posted) and time.monotonic() < deadline:
-        now = time.monotonic()
-        for lead in platform.scored() & set(posted) - set(latencies):
-            latencies[lead] = now - posted[lead]
-        time.sleep(0.25)
-    return latencies
+class Watcher:
+    """Notes when each lead's score first appears, polling the warehouse from the start of a phase."""
+
+    def __init__(self, platform: Platform):
+        self.platform = platform
+        self.first_seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for lead in self.platform.scored() - set(self.first_seen):
+                self.first_seen[lead] = now
+            time.sleep(0.25)
+
+    def latencies(self, posted: dict[str, float], seconds: float) -> dict[str, float]:
+        """Post→scored per lead, waiting up to `seconds` for the stragglers; then the watcher stops."""
+        deadline = time.monotonic() + seconds
+        while set(posted) - set(self.first_seen) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self._stop.set()
+        self._thread.join()
+        return {lead: self.first_seen[lead] - at for lead, at in posted.items() if lead in self.first_seen}
 
 
 def report(name: str, latencies: dict[str, float], posted: int, target: float) -> None:
@@ -291,8 +306,9 @@ def main() -> None:
         lone: dict[str, float] = {}
         for n in range(args.lone):
             lead = f"bench:lone-{n}"
+            watcher = Watcher(platform)
             posted[lead] = platform.post_until_accepted(rooftops[0], lead.split(":")[1])
-            lone |= wait_scored(platform, {lead: posted[lead]}, 120)
+            lone |= watcher.latencies({lead: posted[lead]}, 120)
         report("lone leads", lone, args.lone, 15)
 
         load_posted: dict[str, float] = {}
@@ -306,6 +322,7 @@ def main() -> None:
             time.sleep(max(0.0, begin + at - time.monotonic()))
             load_posted[lead] = platform.post_until_accepted(rooftop, lead.split(":")[1])
 
+        watcher = Watcher(platform)
         threads = [threading.Thread(target=sender, args=item) for item in schedule]
         for t in threads:
             t.start()
@@ -313,7 +330,7 @@ def main() -> None:
             t.join()
         report(
             f"load ({args.load} leads, {args.rooftops} rooftops, {args.seconds:.0f} s)",
-            wait_scored(platform, load_posted, 300),
+            watcher.latencies(load_posted, 300),
             args.load,
             30,
         )
@@ -330,6 +347,7 @@ def main() -> None:
                 crash_posted[lead] = platform.post_until_accepted(rooftop, lead.split(":")[1])
                 time.sleep(0.3)
 
+        watcher = Watcher(platform)
         thread = threading.Thread(target=crash_sender)
         thread.start()
         time.sleep(5)
@@ -341,7 +359,7 @@ def main() -> None:
         time.sleep(2)
         platform.start_dev()
         thread.join()
-        scored = wait_scored(platform, crash_posted, 420)
+        scored = watcher.latencies(crash_posted, 420)
         lost = sorted(set(crash_posted) - set(scored))
         duplicated = sorted(lead for lead, n in crm.posts.items() if n > 1)
         print(
