@@ -23,6 +23,7 @@ GAP_SECONDS = 300
 
 
 RETRY_AFTER = dt.timedelta(minutes=10)
+STUCK_AFTER_SECONDS = 120  # an intake run takes seconds; one "running" longer has lost its worker
 GIVE_UP_AFTER = dt.timedelta(days=1)
 
 
@@ -131,20 +132,25 @@ def _intake_in_flight(instance: dg.DagsterInstance, request: dg.RunRequest, busy
         return False
     day = str(request.partition_key)
     if day not in busy:
-        busy[day] = bool(
-            instance.get_run_records(
-                filters=dg.RunsFilter(
-                    job_name=lead_intake_job.name,
-                    statuses=[
-                        dg.DagsterRunStatus.QUEUED,
-                        dg.DagsterRunStatus.NOT_STARTED,
-                        dg.DagsterRunStatus.STARTING,
-                        dg.DagsterRunStatus.STARTED,
-                    ],
-                    tags={"dagster/partition": day},
-                ),
-                limit=1,
-            )
+        records = instance.get_run_records(
+            filters=dg.RunsFilter(
+                job_name=lead_intake_job.name,
+                statuses=[
+                    dg.DagsterRunStatus.QUEUED,
+                    dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING,
+                    dg.DagsterRunStatus.STARTED,
+                ],
+                tags={"dagster/partition": day},
+            ),
+            limit=10,
+        )
+        now = time.time()
+        # A run "started" minutes ago lost its worker (a killed daemon leaves it so): not in flight.
+        busy[day] = any(
+            r.dagster_run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)
+            or now - (r.start_time or r.create_timestamp.timestamp()) < STUCK_AFTER_SECONDS
+            for r in records
         )
     return busy[day]
 

@@ -336,3 +336,28 @@ def test_an_extract_day_is_synced_once_its_manifest_lands_and_again_if_it_is_rew
     (again,) = extract_day_drops(dg.build_sensor_context(instance=instance, cursor=first.cursor)).run_requests
     assert again.partition_key == request.partition_key and again.run_key != request.run_key
     assert partial.exists()
+
+
+def test_a_run_left_started_by_a_killed_daemon_does_not_hold_its_day_back(
+    instance, warehouse, fleet_file, monkeypatch
+):
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    import sensors.events
+
+    instance.add_run(
+        DagsterRun(
+            job_name="lead_intake_job",
+            run_id="0f5e3b1e-0000-4000-8000-000000000002",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/partition": str(partition_key(ROOFTOP, arrival_day()))},
+        )
+    )
+    store(warehouse, ROOFTOP, [lead_event()], "webhook")
+
+    def evaluate():
+        return inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
+
+    assert isinstance(evaluate(), dg.SkipReason)  # just started: in flight
+    monkeypatch.setattr(sensors.events, "STUCK_AFTER_SECONDS", -1)  # as if it had "run" for minutes
+    assert len(evaluate().run_requests) == 1
