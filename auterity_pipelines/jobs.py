@@ -65,8 +65,7 @@ def take_dropped_file(
 
     from auterity_pipelines.adf import AdfError, parse_adf
     from auterity_pipelines.drops import FAILED, PROCESSED, set_aside
-    from auterity_pipelines.events.schemas import LEAD_RECEIVED
-    from resources.events.inbox import Incoming, quarantine, store
+    from resources.events.inbox import lead_events, quarantine, store
 
     path = Path(config.path)
     if not path.exists():  # moved by an earlier attempt of this run
@@ -80,7 +79,7 @@ def take_dropped_file(
         context.log.warning(f"{path}: {exc}")
         set_aside(path, FAILED, str(exc))
         return
-    events = [Incoming(LEAD_RECEIVED, lead, f"lead:{lead['source_id']}") for lead in result.leads]
+    events = lead_events(result.leads)
     stored = store(warehouse, config.dealership_id, events, "file")
     for number, reason in result.rejected:
         quarantine(warehouse, config.dealership_id, "file", body, f"ADF prospect {number}: {reason}")

@@ -93,3 +93,8 @@ def parse_event(body: bytes | str | dict):
 
 def occurred_on(event) -> dt.datetime:
     return event.occurred_at.astimezone(dt.UTC)
+
+
+def validation_reason(exc, root: str = "body") -> str:
+    """A pydantic ValidationError as one line naming each field at fault (the first five)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or root}: {e['msg']}" for e in exc.errors()[:5])

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from auterity_pipelines.adf import AdfError, parse_adf
-from auterity_pipelines.events.schemas import LEAD_RECEIVED, parse_event
+from auterity_pipelines.events.schemas import parse_event, validation_reason
 from auterity_pipelines.fleet import Fleet
-from resources.events.inbox import Incoming, Stored, quarantine, store
+from resources.events.inbox import Incoming, Stored, dms_event, lead_events, quarantine, store
 from resources.warehouse import Warehouse
 
 EXCHANGE = "dealership.events"
@@ -47,16 +47,12 @@ def incoming(
             raise ValueError(f"ADF: {exc}") from None
         if not result.leads:
             raise ValueError("; ".join(f"prospect {n}: {r}" for n, r in result.rejected))
-        return dealership_id, [
-            Incoming(LEAD_RECEIVED, lead, f"lead:{lead['source_id']}") for lead in result.leads
-        ]
+        return dealership_id, lead_events(result.leads)
     try:
         event = parse_event(body)
     except ValidationError as exc:
-        raise ValueError(
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-        ) from None
-    return dealership_id, [Incoming(event.type, event.model_dump(mode="json"), f"id:{event.id}")]
+        raise ValueError(validation_reason(exc)) from None
+    return dealership_id, [dms_event(event)]
 
 
 def consume(

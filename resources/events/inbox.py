@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
+from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.schema import events_inbox
 from resources.warehouse import Warehouse, dialect_insert, quarantine_row
 
@@ -24,6 +25,16 @@ class Incoming:
 class Stored:
     event_id: str
     created: bool  # False: a duplicate delivery of an event already stored
+
+
+def lead_events(leads: Sequence[dict]) -> list[Incoming]:
+    """ADF leads as inbox events, each deduplicated by its lead id."""
+    return [Incoming(LEAD_RECEIVED, lead, f"lead:{lead['source_id']}") for lead in leads]
+
+
+def dms_event(event) -> Incoming:
+    """A validated DMS event as an inbox event, deduplicated by the sender's id."""
+    return Incoming(event.type, event.model_dump(mode="json"), f"id:{event.id}")
 
 
 def event_id_for(dealership_id: str, dedup_key: str) -> str:

@@ -15,11 +15,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from auterity_pipelines.adf import AdfError, parse_adf
-from auterity_pipelines.events.schemas import LEAD_RECEIVED, parse_event
+from auterity_pipelines.events.schemas import parse_event, validation_reason
 from auterity_pipelines.events.signing import SignatureError, verify
 from auterity_pipelines.fleet import Fleet, FleetError
 from auterity_pipelines.settings import named_secret
-from resources.events.inbox import Incoming, quarantine, store
+from resources.events.inbox import dms_event, lead_events, quarantine, store
 from resources.warehouse import Warehouse
 
 MAX_BODY_BYTES = 1_000_000
@@ -81,7 +81,7 @@ class Receiver:
                 raise _Refused(400, f"ADF document cannot be read: {exc}") from None
         except _Refused as refused:
             return _refusal(refused)
-        events = [Incoming(LEAD_RECEIVED, lead, f"lead:{lead['source_id']}") for lead in result.leads]
+        events = lead_events(result.leads)
         stored = await run_in_threadpool(store, self.warehouse, dealership_id, events, "webhook")
         for number, reason in result.rejected:
             await run_in_threadpool(
@@ -108,16 +108,14 @@ class Receiver:
             try:
                 event = parse_event(body)
             except ValidationError as exc:
-                reason = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
-                )
-                await run_in_threadpool(quarantine, self.warehouse, dealership_id, "webhook", body, reason)
-                raise _Refused(400, reason) from None
+                why = validation_reason(exc)
+                await run_in_threadpool(quarantine, self.warehouse, dealership_id, "webhook", body, why)
+                raise _Refused(400, why) from None
         except _Refused as refused:
             return _refusal(refused)
-        payload = event.model_dump(mode="json")
-        incoming = Incoming(event.type, payload, f"id:{event.id}")
-        (stored,) = await run_in_threadpool(store, self.warehouse, dealership_id, [incoming], "webhook")
+        (stored,) = await run_in_threadpool(
+            store, self.warehouse, dealership_id, [dms_event(event)], "webhook"
+        )
         self.accepted += stored.created
         return JSONResponse({"event_id": stored.event_id, "duplicate": not stored.created}, status_code=202)
 
