@@ -26,6 +26,19 @@ def sync_tags(dealership_id: str, dms_endpoint: str) -> dict[str, str]:
     return {"auterity/dealership": dealership_id, "auterity/dms-endpoint": dms_endpoint}
 
 
+INTAKE_MAX_RUNTIME_SECONDS = 120  # an intake run takes seconds; one "running" longer lost its worker
+
+
+def intake_tags(dealership_id: str, partition: str) -> dict[str, str]:
+    """Run tags of a lead intake run: dagster.yaml runs one per rooftop-day and two in all at a
+    time, and run monitoring ends one whose worker died (a killed daemon leaves it "started")."""
+    return {
+        "auterity/dealership": dealership_id,
+        "auterity/intake-day": partition,
+        "dagster/max_runtime_seconds": str(INTAKE_MAX_RUNTIME_SECONDS),
+    }
+
+
 model_training_job = dg.define_asset_job(
     "model_training_job",
     selection=dg.AssetSelection.groups("ml"),

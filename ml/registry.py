@@ -19,13 +19,11 @@ from ml.training import ModelSpec, TrainedModel, model_input
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 REFERENCE_ROWS = 20_000  # the training sample kept for drift checks
-# MLflow saves scikit-learn models with skops, which loads only types it is told to trust. These
-# are the ones our own pipelines hold; a file with anything else still refuses to load.
-SKOPS_TRUSTED_TYPES = [
-    "functools.partial",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.utils.validation.check_array",
-]
+# Tabular models are scored in every lead-intake run, a fresh process each time. Loading a skops
+# file imports every scikit-learn estimator first (about 2 s of CPU a run, most of a run's cost
+# under load); a cloudpickle loads only what the model holds. The registry is written by our
+# training runs alone (docs/architecture.md, "Tracking").
+TABULAR_FORMAT = "cloudpickle"
 
 
 class ModelNotServable(RuntimeError):
@@ -146,7 +144,7 @@ def log_trained(
             signature=infer_signature(holdout_input.head(200), p[:200]),
             input_example=holdout_input.head(5),
             pyfunc_predict_fn="predict_proba",
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            serialization_format=TABULAR_FORMAT,
         )
     version = str(info.registered_model_version)
     store.client().set_registered_model_alias(spec.name, CHALLENGER, version)
@@ -184,7 +182,10 @@ def load_alias(store: Store, name: str, alias: str, flavor: str = "pyfunc"):
     store.client()
     try:
         loader = importlib.import_module(f"mlflow.{flavor}").load_model
-        return found, loader(f"models:/{name}@{alias}")
+        # pyfunc compares the model's pip requirements with this environment (a second of CPU a
+        # load, on every scoring run); both are the same pinned project.
+        quiet = {"suppress_warnings": True} if flavor == "pyfunc" else {}
+        return found, loader(f"models:/{name}@{alias}", **quiet)
     except Exception as exc:
         raise ModelNotServable(f"{name}@{alias} (version {found.version}) cannot be loaded: {exc}") from exc
 

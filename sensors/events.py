@@ -11,7 +11,7 @@ from assets.intake import local_day
 from auterity_pipelines.drops import drop_root, extract_days, new_lead_files
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.fleet import FleetError, load_fleet
-from auterity_pipelines.jobs import dms_sync_job, file_drop_job, lead_intake_job, sync_tags
+from auterity_pipelines.jobs import dms_sync_job, file_drop_job, intake_tags, lead_intake_job, sync_tags
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
 from resources.warehouse import Warehouse
@@ -23,7 +23,6 @@ GAP_SECONDS = 300
 
 
 RETRY_AFTER = dt.timedelta(minutes=10)
-STUCK_AFTER_SECONDS = 120  # an intake run takes seconds; one "running" longer has lost its worker
 GIVE_UP_AFTER = dt.timedelta(days=1)
 
 
@@ -68,7 +67,7 @@ def run_request(event: dict, timezone: str, dms_endpoint: str) -> dg.RunRequest:
     key = partition_key(dealership_id, event_day(event, timezone))
     tags = {"auterity/event": event["event_id"], "auterity/event-type": event["event_type"]}
     if event["event_type"] == LEAD_RECEIVED:
-        job, tags = lead_intake_job.name, {**tags, "auterity/dealership": dealership_id}
+        job, tags = lead_intake_job.name, {**tags, **intake_tags(dealership_id, str(key))}
     else:
         job, tags = dms_sync_job.name, {**tags, **sync_tags(dealership_id, dms_endpoint)}
     return dg.RunRequest(run_key=event["event_id"], job_name=job, partition_key=key, tags=tags)
@@ -105,8 +104,7 @@ def inbox_events(
         dealership = fleet.get(event["dealership_id"])
         request = run_request(event, dealership.timezone, dealership.dms.endpoint)
         if _intake_in_flight(context.instance, request, busy):
-            # Its day's run is queued (it will take this lead) or running (it may have loaded the day's
-            # leads already): not seen yet, so the next tick looks at it again.
+            # Its day's next run will take this lead: not seen yet, so the next tick looks again.
             continue
         requests.append(request)
         seen.append(event["seq"])
@@ -123,34 +121,29 @@ def inbox_events(
 
 
 def _intake_in_flight(instance: dg.DagsterInstance, request: dg.RunRequest, busy: dict[str, bool]) -> bool:
-    """Whether an intake run of the request's rooftop-day is queued or running (one query per day and tick).
+    """Whether an intake run of the request's rooftop-day waits to start (one query per day and tick).
 
-    One intake run at a time per rooftop-day: it takes every lead of its day that is waiting, so
-    a second would only compete with it for the same two cores.
+    Such a run takes every lead of its day that is waiting when it starts, this one included. A
+    run that has started has read its batch or is about to: the lead needs the next run, which
+    dagster.yaml holds in the queue until the running one ends, gathering leads meanwhile.
     """
     if request.job_name != lead_intake_job.name:
         return False
     day = str(request.partition_key)
     if day not in busy:
-        records = instance.get_run_records(
-            filters=dg.RunsFilter(
-                job_name=lead_intake_job.name,
-                statuses=[
-                    dg.DagsterRunStatus.QUEUED,
-                    dg.DagsterRunStatus.NOT_STARTED,
-                    dg.DagsterRunStatus.STARTING,
-                    dg.DagsterRunStatus.STARTED,
-                ],
-                tags={"dagster/partition": day},
-            ),
-            limit=10,
-        )
-        now = time.time()
-        # A run "started" minutes ago lost its worker (a killed daemon leaves it so): not in flight.
-        busy[day] = any(
-            r.dagster_run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)
-            or now - (r.start_time or r.create_timestamp.timestamp()) < STUCK_AFTER_SECONDS
-            for r in records
+        busy[day] = bool(
+            instance.get_run_records(
+                filters=dg.RunsFilter(
+                    job_name=lead_intake_job.name,
+                    statuses=[
+                        dg.DagsterRunStatus.QUEUED,
+                        dg.DagsterRunStatus.NOT_STARTED,
+                        dg.DagsterRunStatus.STARTING,
+                    ],
+                    tags={"dagster/partition": day},
+                ),
+                limit=1,
+            )
         )
     return busy[day]
 

@@ -5,6 +5,7 @@ import json
 
 import dagster as dg
 import pytest
+import yaml
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -338,26 +339,35 @@ def test_an_extract_day_is_synced_once_its_manifest_lands_and_again_if_it_is_rew
     assert partial.exists()
 
 
-def test_a_run_left_started_by_a_killed_daemon_does_not_hold_its_day_back(
-    instance, warehouse, fleet_file, monkeypatch
+def test_a_started_run_leaves_new_leads_to_a_queued_successor_that_dagster_yaml_holds_back(
+    instance, warehouse, fleet_file
 ):
     from dagster._core.storage.dagster_run import DagsterRun
 
-    import sensors.events
+    from auterity_pipelines.settings import project_file
 
+    key = str(partition_key(ROOFTOP, arrival_day()))
     instance.add_run(
         DagsterRun(
             job_name="lead_intake_job",
             run_id="0f5e3b1e-0000-4000-8000-000000000002",
-            status=dg.DagsterRunStatus.STARTED,
-            tags={"dagster/partition": str(partition_key(ROOFTOP, arrival_day()))},
+            status=dg.DagsterRunStatus.STARTED,  # it has read its batch
+            tags={"dagster/partition": key},
         )
     )
     store(warehouse, ROOFTOP, [lead_event()], "webhook")
-
-    def evaluate():
-        return inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
-
-    assert isinstance(evaluate(), dg.SkipReason)  # just started: in flight
-    monkeypatch.setattr(sensors.events, "STUCK_AFTER_SECONDS", -1)  # as if it had "run" for minutes
-    assert len(evaluate().run_requests) == 1
+    (request,) = inbox_events(
+        dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse})
+    ).run_requests
+    # The queue runs it after the started one: one intake run per rooftop-day, two in all, and
+    # monitoring ends a run whose worker died, so that it cannot hold its slot for good.
+    config = yaml.safe_load(project_file("dagster.yaml").read_text())
+    limits = {
+        (x["key"], json.dumps(x["value"])): x["limit"]
+        for x in config["concurrency"]["runs"]["tag_concurrency_limits"]
+    }
+    assert request.tags["auterity/intake-day"] == key
+    assert limits[("auterity/intake-day", json.dumps({"applyLimitPerUniqueValue": True}))] == 1
+    assert limits[("auterity/event-type", json.dumps(request.tags["auterity/event-type"]))] == 2
+    assert float(request.tags["dagster/max_runtime_seconds"]) > 0
+    assert config["run_monitoring"]["enabled"] is True
