@@ -71,7 +71,7 @@ MANUFACTURERS = {
     "JN1": "Nissan",
     "JT2": "Toyota",
     "JTD": "Toyota",
-    "JTK": "Scion",
+    "JTK": "Toyota (Scion)",
     "KM8": "Hyundai",
     "KMH": "Hyundai",
     "KNA": "Kia",
@@ -94,6 +94,55 @@ MANUFACTURERS = {
 }
 
 
+# ISO 3780 regions: the first character, and a range of second characters in the order
+# A–Z (without I, O, Q) then 1–9, 0. Only the ranges of countries that build cars.
+_SECOND = "ABCDEFGHJKLMNPRSTUVWXYZ1234567890"
+_COUNTRIES = [
+    ("1", "A", "0", "United States"),
+    ("4", "A", "0", "United States"),
+    ("5", "A", "0", "United States"),
+    ("2", "A", "0", "Canada"),
+    ("3", "A", "W", "Mexico"),
+    ("6", "A", "W", "Australia"),
+    ("9", "A", "E", "Brazil"),
+    ("J", "A", "0", "Japan"),
+    ("K", "L", "R", "South Korea"),
+    ("L", "A", "0", "China"),
+    ("M", "A", "E", "India"),
+    ("M", "L", "R", "Thailand"),
+    ("N", "L", "R", "Turkey"),
+    ("S", "A", "M", "United Kingdom"),
+    ("S", "N", "T", "Germany"),
+    ("S", "U", "Z", "Poland"),
+    ("T", "A", "H", "Switzerland"),
+    ("T", "J", "P", "Czech Republic"),
+    ("T", "R", "V", "Hungary"),
+    ("T", "W", "1", "Portugal"),
+    ("V", "A", "E", "Austria"),
+    ("V", "F", "R", "France"),
+    ("V", "S", "W", "Spain"),
+    ("W", "A", "0", "Germany"),
+    ("X", "L", "R", "Netherlands"),
+    ("X", "S", "W", "Russia"),
+    ("X", "3", "0", "Russia"),
+    ("Y", "A", "E", "Belgium"),
+    ("Y", "F", "K", "Finland"),
+    ("Y", "S", "W", "Sweden"),
+    ("Z", "A", "R", "Italy"),
+]
+
+
+def country(wmi: str | None) -> str | None:
+    """The country a WMI's first two characters assign (ISO 3780), for the car-building ones."""
+    if not wmi or len(wmi) < 2 or wmi[1] not in _SECOND:
+        return None
+    position = _SECOND.index(wmi[1])
+    for first, low, high, name in _COUNTRIES:
+        if wmi[0] == first and _SECOND.index(low) <= position <= _SECOND.index(high):
+            return name
+    return None
+
+
 @dataclass(frozen=True)
 class VinDecode:
     vin: str
@@ -102,6 +151,7 @@ class VinDecode:
     model_year: int | None
     wmi: str | None
     manufacturer: str | None
+    country: str | None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -143,16 +193,16 @@ def decode(raw: str, stated_year: int | None = None) -> VinDecode:
     """Everything the VIN alone says; `valid` means well-formed with a correct check digit."""
     vin = (raw or "").strip().upper()
     wmi = vin[:3] if len(vin) >= 3 else None
-    manufacturer = MANUFACTURERS.get(wmi or "")
+    maker = (MANUFACTURERS.get(wmi or ""), country(wmi))
     if len(vin) != 17:
-        return VinDecode(vin, False, f"length {len(vin)}, not 17", None, wmi, manufacturer)
+        return VinDecode(vin, False, f"length {len(vin)}, not 17", None, wmi, *maker)
     illegal = sorted({c for c in vin if c not in _TRANSLITERATION or c in "IOQ"})
     if illegal:
         reason = f"contains {', '.join(illegal)}, which a VIN never uses"
-        return VinDecode(vin, False, reason, None, wmi, manufacturer)
+        return VinDecode(vin, False, reason, None, wmi, *maker)
     year = model_year(vin, stated_year)
     expected = check_digit(vin)
     if vin[8] != expected:
         reason = f"check digit is {vin[8]}, the VIN's characters give {expected}"
-        return VinDecode(vin, False, reason, year, wmi, manufacturer)
-    return VinDecode(vin, True, None, year, wmi, manufacturer)
+        return VinDecode(vin, False, reason, year, wmi, *maker)
+    return VinDecode(vin, True, None, year, wmi, *maker)

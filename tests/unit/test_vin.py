@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -27,6 +28,9 @@ def test_every_corpus_vin_decodes_as_its_source_states(corpus):
         if years is not None:
             assert result.model_year in years, (row["vin"], result.model_year, years)
         assert result.wmi == row["wmi"]
+        if row["make"]:  # "Lada (AvtoVAZ)" is a Lada, "Kia/Hyundai" covers a Hyundai
+            assert row["make"].split()[0] in re.split(r"[/ ()]+", result.manufacturer or ""), row
+        assert result.country is not None, row["vin"]
 
 
 def test_a_year_code_that_is_no_year_gives_no_model_year(corpus):
@@ -61,10 +65,35 @@ def test_cli_vin_decode_agrees_with_the_library(corpus, count):
     assert [p["vin"] for p in printed] == [r["vin"] for r in rows]
     for line, row in zip(printed, rows):
         assert line == decode(row["vin"]).as_dict()
-        assert set(line) == {"vin", "valid", "reason", "model_year", "wmi", "manufacturer"}
+        assert set(line) == {"vin", "valid", "reason", "model_year", "wmi", "manufacturer", "country"}
 
 
 def test_cli_vin_decode_of_valid_vins_exits_zero():
     result = CliRunner().invoke(cli, ["vin", "decode", "1J9RP1A36A1644345"])
     assert result.exit_code == 0
     assert json.loads(result.output)["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("wmi", "country"),
+    [
+        ("1HG", "United States"),
+        ("2HG", "Canada"),
+        ("3VW", "Mexico"),
+        ("JHM", "Japan"),
+        ("KMH", "South Korea"),
+        ("SAL", "United Kingdom"),
+        ("WBA", "Germany"),
+        ("VF1", "France"),
+        ("ZFF", "Italy"),
+        ("YV1", "Sweden"),
+        ("XTA", "Russia"),
+        ("6FP", "Australia"),
+        ("KA1", None),  # K-A is not a car-building range
+        ("1", None),
+    ],
+)
+def test_the_wmi_names_its_country(wmi, country):
+    from auterity_pipelines.vin import country as country_of
+
+    assert country_of(wmi) == country
