@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.dms import OWNERS, RAW_KEYS
+from assets.quality import PartitionRows, check_specs, evaluate
 from assets.sync import conform_partition
 from auterity_pipelines.conform import CONFORMERS
 from auterity_pipelines.partitions import rooftop_days, split_key
@@ -34,19 +35,28 @@ _DESCRIPTIONS = {
         )
         for entity, key in CORE_KEYS.items()
     ],
+    check_specs=check_specs({CONFORMERS[entity][0]: key for entity, key in CORE_KEYS.items()}),
     partitions_def=rooftop_days,
     can_subset=True,
 )
 def conform(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse):
-    """Parse, validate and upsert one rooftop-day's raw records into the contract tables."""
+    """Parse, validate and upsert one rooftop-day's raw records into the contract tables, then check them."""
+    import datetime as dt
+
     dealership_id, day = split_key(context.partition_key)
     timezone = dms.fleet().get(dealership_id).timezone
+    rows = PartitionRows()
     for entity, key in CORE_KEYS.items():
         if key not in context.selected_asset_keys:
             continue
-        stats = conform_partition(warehouse, entity, dealership_id, timezone, day)
+        table = CONFORMERS[entity][0]
+        stats = conform_partition(warehouse, entity, dealership_id, timezone, day, rows.observe)
         context.log.info(
             f"{entity}: {stats.rows} rows, {stats.quarantined} quarantined, {stats.released} released"
+        )
+        warehouse.upsert(
+            "partition_volumes",
+            [(dealership_id, table, day, stats.rows, stats.quarantined, dt.datetime.now(dt.UTC))],
         )
         yield dg.MaterializeResult(
             asset_key=key,
@@ -57,3 +67,9 @@ def conform(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehou
                 **stats.metadata(),
             },
         )
+        selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
+        if selected:
+            yield from evaluate(
+                warehouse, key, table, rows.frame(table), dealership_id, day, context.run.run_id, selected
+            )
+        rows.batches.pop(table, None)  # a table's rows are checked: let them go

@@ -39,7 +39,17 @@ def _enrichment_asset(
         ),
     )
     def _asset(context: dg.AssetExecutionContext, relaycore: RelayCore, warehouse: Warehouse):
+        from auterity_pipelines.quality.store import failed_blocking
+
         dealership_id, day = split_key(context.partition_key)
+        blocked = failed_blocking(warehouse.engine, dealership_id, day, [upstream])
+        if blocked:
+            # A broken day costs no AI spend; a rerun after the sync is fixed goes through.
+            raise dg.Failure(
+                description=f"{dealership_id} {day}: not enriched, a blocking quality check failed: "
+                + "; ".join(blocked),
+                allow_retries=False,
+            )
         router = relaycore.router(warehouse.engine, run_id=context.run.run_id, log=context.log.warning)
         done = 0
 

@@ -63,14 +63,16 @@ def _tabular_model_asset(model) -> dg.AssetsDefinition:
         ],
     )
     def _train(context: dg.AssetExecutionContext, warehouse: Warehouse, neuroweaver: NeuroWeaver):
-        from ml.features.frames import load_tables
+        from ml.features.frames import load_tables, without_blocked_days
         from ml.lifecycle import train_challenger
         from ml.training import TrainingSetError
 
         as_of = dt.datetime.now(dt.UTC)
-        tables = load_tables(warehouse.engine, model.tables)
+        # Never learn from a rooftop-day a blocking quality check stopped.
+        tables, excluded = without_blocked_days(warehouse.engine, load_tables(warehouse.engine, model.tables))
         context.log.info(
-            f"{model.name}: features from {', '.join(f'{t} ({len(f)})' for t, f in tables.items())}"
+            f"{model.name}: features from {', '.join(f'{t} ({len(f)})' for t, f in tables.items())}; "
+            f"{excluded} rows of days that failed a blocking quality check left out"
         )
         try:
             trained, logged = train_challenger(
@@ -92,6 +94,7 @@ def _tabular_model_asset(model) -> dg.AssetsDefinition:
                 "calibration_error": scores.calibration_error,
                 "positive_rate": scores.positive_rate,
                 "training_rows": len(trained.train),
+                "rows_left_out_by_quality_checks": excluded,
                 "holdout_rows": len(trained.holdout),
                 "labelled_outcomes": model.matured_outcomes(warehouse.engine, as_of),
                 "top_features": ", ".join(trained.importances.sort_values(ascending=False).index[:5]),

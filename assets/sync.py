@@ -97,9 +97,18 @@ class RawLoader:
 
 
 def conform_partition(
-    warehouse: Warehouse, entity: str, dealership_id: str, timezone: str, day: dt.date
+    warehouse: Warehouse,
+    entity: str,
+    dealership_id: str,
+    timezone: str,
+    day: dt.date,
+    observe: Callable[[str, list[str], list[tuple]], None] | None = None,
 ) -> LoadStats:
-    """Build contract rows from the raw records this partition loaded; quarantine what will not conform."""
+    """Build contract rows from the raw records this partition loaded; quarantine what will not conform.
+
+    `observe(table, columns, rows)` sees each batch of contract rows before it is written (the
+    quality checks collect them).
+    """
     table, build = CONFORMERS[entity]
     columns = UPSERTS[table].columns
     tz = ZoneInfo(timezone)
@@ -116,6 +125,8 @@ def conform_partition(
                 continue
             rows.append(tuple(row[c] for c in columns))
             loaded.append(record["source_id"])
+        if observe:
+            observe(table, columns, rows)
         warehouse.upsert(table, rows)
         warehouse.quarantine(bad)
         stats.released += warehouse.release(entity, dealership_id, loaded)

@@ -6,6 +6,7 @@ from assets.core import conform
 from assets.dms import dms_sync
 from assets.enrichment import lead_enrichments, repair_order_enrichments
 from assets.freshness import freshness_job, hourly_freshness, sync_freshness
+from assets.identity import customer_identity, vehicle_identity
 from assets.intake import crm_deliveries, inbound_leads
 from assets.models import model_assets
 from assets.scoring import lead_scores
@@ -13,9 +14,11 @@ from auterity_pipelines.jobs import (
     dms_sync_job,
     enrichment_job,
     file_drop_job,
+    identity_job,
     lead_intake_job,
     lead_scoring_job,
     model_training_job,
+    quarantine_replay_job,
 )
 from resources.ai import RelayCore
 from resources.dms.fleet import dms_fleet_resource
@@ -25,7 +28,7 @@ from sensors.alerts import alert_on_run_failure
 from sensors.events import inbox_events, lead_file_drops
 from sensors.fleet import fleet_partitions
 from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
-from sensors.schedules import nightly_dms_sync
+from sensors.schedules import nightly_dms_sync, nightly_identity
 
 defs = dg.Definitions(
     assets=[
@@ -37,6 +40,8 @@ defs = dg.Definitions(
         lead_scores,
         inbound_leads,
         crm_deliveries,
+        customer_identity,
+        vehicle_identity,
     ],
     jobs=[
         dms_sync_job,
@@ -45,10 +50,12 @@ defs = dg.Definitions(
         lead_scoring_job,
         lead_intake_job,
         file_drop_job,
+        identity_job,
         freshness_job,
+        quarantine_replay_job,
     ],
     asset_checks=[sync_freshness],
-    schedules=[nightly_dms_sync, weekly_model_training, hourly_freshness],
+    schedules=[nightly_dms_sync, nightly_identity, weekly_model_training, hourly_freshness],
     sensors=[
         fleet_partitions,
         retrain_on_new_outcomes,

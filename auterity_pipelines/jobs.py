@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from resources.dms.fleet import DmsFleet
 from resources.warehouse import Warehouse
 
 # In process: the two steps of a sync run one after the other anyway, and a process per
@@ -62,6 +63,14 @@ lead_intake_job = dg.define_asset_job(
 )
 
 
+identity_job = dg.define_asset_job(
+    "identity_job",
+    selection=dg.AssetSelection.groups("identity"),
+    executor_def=dg.in_process_executor,
+    description="Rebuild the group's customer and vehicle profiles from the contract tables.",
+)
+
+
 class DroppedFileConfig(dg.Config):
     dealership_id: str
     path: str
@@ -106,3 +115,42 @@ def take_dropped_file(
 @dg.job(description="Take one dropped lead file into the events inbox.")
 def file_drop_job():
     take_dropped_file()
+
+
+class QuarantineReplayConfig(dg.Config):
+    entity: str | None = None  # e.g. "vehicles"; all DMS entities when unset
+    dealership_id: str | None = None  # one rooftop; the whole fleet when unset
+
+
+@dg.op(
+    description="Quarantined DMS records through today's rules again: those that pass leave quarantine, "
+    "the rest stay with today's reason."
+)
+def replay_quarantined_records(
+    context: dg.OpExecutionContext, config: QuarantineReplayConfig, dms: DmsFleet, warehouse: Warehouse
+) -> dg.Output:
+    from assets.quarantine import replay_quarantine
+
+    fleet = dms.fleet()
+    timezones = {d.id: d.timezone for d in fleet.dealerships}
+    if config.dealership_id is not None and config.dealership_id not in timezones:
+        raise dg.Failure(f"{config.dealership_id} is not in the fleet")
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        context.log.info(f"{done} quarantined records replayed")
+
+    stats = replay_quarantine(
+        warehouse, timezones, context.run_id, config.entity, config.dealership_id, progress
+    )
+    context.log.info(
+        f"released {sum(stats.released.values())}, still quarantined {sum(stats.still.values())}"
+    )
+    return dg.Output(None, metadata=stats.metadata())
+
+
+@dg.job(description="Replay quarantined DMS records after a fix.")
+def quarantine_replay_job():
+    replay_quarantined_records()

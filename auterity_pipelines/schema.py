@@ -281,6 +281,79 @@ events_inbox = Table(
     Column("error", Text),
     Index("ix_events_inbox_status", "status", "seq"),
 )
+# The outcome of each data quality check on each rooftop-day, for the steps of other runs that
+# must not read a partition a blocking check failed (enrichment), and for people to query.
+quality_results = Table(
+    "quality_results",
+    metadata,
+    _id("dealership_id"),
+    Column("day", Date, primary_key=True),
+    Column("table_name", String(64), primary_key=True),
+    Column("check_name", String(64), primary_key=True),
+    Column("passed", Boolean, nullable=False),
+    Column("blocking", Boolean, nullable=False),
+    Column("severity", String(10), nullable=False),  # ERROR | WARN
+    Column("summary", Text, nullable=False),
+    _ts("evaluated_at", nullable=False),
+    Column("run_id", String(64)),
+)
+# Rows each rooftop-day's conform step wrote per table: the history the volume check compares with.
+partition_volumes = Table(
+    "partition_volumes",
+    metadata,
+    _id("dealership_id"),
+    Column("table_name", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("rows", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    _ts("updated_at", nullable=False),
+)
+# One person across rooftops, and the customer records that are that person (identity/).
+customer_profiles = Table(
+    "customer_profiles",
+    metadata,
+    Column("profile_id", String(40), primary_key=True),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("email", String(320)),  # normalised
+    Column("phone", String(20)),  # E.164
+    Column("postal_code", String(20)),
+    Column("members", Integer, nullable=False),
+    Column("rooftops", Integer, nullable=False),
+    _ts("updated_at"),
+)
+customer_identity_links = Table(
+    "customer_identity_links",
+    metadata,
+    _id("dealership_id"),
+    _id("customer_id"),
+    Column("profile_id", String(40), nullable=False, index=True),
+    Column("rule", String(20), nullable=False),  # email | phone+name | name+postal | single
+)
+# One vehicle by VIN across rooftops and over time, and each sighting of it.
+vehicle_profiles = Table(
+    "vehicle_profiles",
+    metadata,
+    Column("vin", String(17), primary_key=True),
+    Column("vin_valid", Boolean, nullable=False),
+    Column("model_year", Integer),
+    Column("manufacturer", String(60)),
+    Column("country", String(40)),
+    Column("make", String(60)),
+    _ts("first_seen_at"),
+    _ts("last_seen_at"),
+    Column("rooftops", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+)
+vehicle_history = Table(
+    "vehicle_history",
+    metadata,
+    Column("vin", String(17), primary_key=True),
+    _id("dealership_id"),
+    Column("event", String(20), primary_key=True),  # stocked | sold | serviced
+    _id("source_id"),
+    _ts("occurred_at"),
+)
 ENRICHMENT_TABLES = {t.name: t for t in (lead_enrichments, repair_order_enrichments)}
 
 CONFORMED_TABLES = {t.name: t for t in (customers, vehicles, deals, repair_orders, repair_order_lines, leads)}
@@ -308,4 +381,6 @@ UPSERTS = {
     **{name: UpsertSpec(t, "updated_at") for name, t in CONFORMED_TABLES.items()},
     **{name: UpsertSpec(t, "enriched_at") for name, t in ENRICHMENT_TABLES.items()},
     "lead_scores": UpsertSpec(lead_scores, "scored_at"),
+    "quality_results": UpsertSpec(quality_results, "evaluated_at"),
+    "partition_volumes": UpsertSpec(partition_volumes, "updated_at"),
 }

@@ -44,3 +44,14 @@ def nightly_dms_sync(context: dg.ScheduleEvaluationContext):
             )
         )
     return requests or dg.SkipReason("no rooftop in the fleet has a partition yet")
+
+
+# After the last rooftop's nightly sync: rooftops in the fleet's westernmost zones sync from
+# about 08:15 UTC (a Pacific midnight plus the quarter hour), so profiles are rebuilt at 11:00.
+nightly_identity = dg.ScheduleDefinition(
+    name="nightly_identity",
+    job_name="identity_job",
+    cron_schedule="0 11 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Rebuild the group's customer and vehicle profiles once the night's syncs are in.",
+)

@@ -35,7 +35,9 @@ def test_every_asset_says_what_it_is_who_owns_it_and_where_it_belongs():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners == ["team:data-platform"], key
-        assert node.group_name in {"dms_raw", "core", "enrichment", "ml", "scoring", "intake"}, key
+        assert node.group_name in {"dms_raw", "core", "enrichment", "ml", "scoring", "intake", "identity"}, (
+            key
+        )
         assert node.description and node.kinds, key
 
 
@@ -62,9 +64,25 @@ def test_the_event_intake_job_and_sensor_are_defined():
     assert defs.resolve_sensor_def("inbox_events").minimum_interval_seconds == 2
 
 
-def test_loading_the_code_location_imports_neither_mlflow_nor_sklearn():
+def test_the_quality_identity_and_replay_jobs_are_defined():
+    conform = defs.resolve_assets_def(dg.AssetKey(["core", "customers"]))
+    checks = {k.name for k in conform.check_keys if k.asset_key.path[-1] == "vehicles"}
+    assert checks == {
+        "schema_matches_contract", "keys_present_and_unique", "values_in_range", "valid_vin_share",
+        "volume_within_trailing_range",
+    }  # fmt: skip
+    assert {s.key.name for s in conform.check_specs if s.blocking} == {
+        "schema_matches_contract",
+        "keys_present_and_unique",
+    }
+    assert defs.resolve_job_def("identity_job") and defs.resolve_job_def("quarantine_replay_job")
+    assert defs.resolve_schedule_def("nightly_identity").cron_schedule == "0 11 * * *"
+
+
+def test_loading_the_code_location_imports_neither_mlflow_nor_sklearn_nor_great_expectations():
     probe = (
-        "import sys, auterity_pipelines.definitions; print(sorted({'mlflow', 'sklearn'} & set(sys.modules)))"
+        "import sys, auterity_pipelines.definitions; "
+        "print(sorted({'mlflow', 'sklearn', 'great_expectations'} & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
@@ -84,8 +102,11 @@ def test_the_instance_config_loads_with_its_concurrency_limits(tmp_path):
     try:
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         assert limits == [
-            {"key": "auterity/dms-endpoint", "value": {"applyLimitPerUniqueValue": True}, "limit": 2}
+            {"key": "auterity/dms-endpoint", "value": {"applyLimitPerUniqueValue": True}, "limit": 2},
+            {"key": "auterity/intake-day", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+            {"key": "auterity/event-type", "value": "lead.received", "limit": 2},
         ]
+        assert instance.run_monitoring_enabled and instance.run_monitoring_max_runtime_seconds == 21600
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
     finally:
         instance.dispose()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from auterity_pipelines.records import format_time, split_lines
 from auterity_pipelines.simulator import catalog as cat
 from auterity_pipelines.simulator.generate import DAY, EPOCH, make_vin, person
+from auterity_pipelines.simulator.identities import GROUP_PEOPLE, group_person, spelled
 from auterity_pipelines.simulator.outcomes import HiddenOutcomes, Position
 
 UPDATE_LAG_DAYS = 21
@@ -48,6 +49,8 @@ class SimulatorSettings:
     # Leads turn into deals and repair orders into return visits; off, each day is independent
     # of the past, which a one-day benchmark at a large scale needs.
     outcomes: bool = True
+    # Customers who are people another rooftop of the group also knows (identities.py).
+    shared_customer_share: float = 0.2
 
     def current_time(self) -> dt.datetime:
         return self.now or dt.datetime.now(dt.UTC)
@@ -166,6 +169,27 @@ class RooftopDms(HiddenOutcomes):
         vin = make_vin(rng, rng.choice(wmis), year, bad=rng.random() < self.settings.bad_vin_share)
         return make, model, rng.choice(models[model]), year, vin
 
+    def customer_fields(self, day: int, index: int) -> tuple:
+        """first, last, email, phone, postal code as first written, and who the customer really is."""
+        rng = self._rng("r", "customers", day, index)
+        if rng.random() < self.settings.shared_customer_share:
+            number = rng.randrange(GROUP_PEOPLE)
+            return (*spelled(rng, group_person(number)), f"person-{number}")
+        first, last, email, phone = person(rng)
+        return (
+            first,
+            last,
+            email,
+            phone,
+            f"{rng.randint(10000, 99999)}",
+            f"{self.key}/C-{day:04d}-{index:05d}",
+        )
+
+    def identity(self, customer_source_id: str) -> str:
+        """Who a customer record is: a shared person of the group, or someone only this rooftop knows."""
+        _, day, index = customer_source_id.split("-")
+        return self.customer_fields(int(day), int(index))[-1]
+
     def inventory_ref(self, rng: random.Random, day: int) -> tuple[str, str, str, int, str]:
         for _ in range(8):
             ref_day = max(0, day - rng.randint(0, 45))
@@ -176,16 +200,10 @@ class RooftopDms(HiddenOutcomes):
 
 
 def _customer(dms, rng, changed, day, index, version, modified):
-    first, last, email, phone = person(rng)
+    first, last, email, phone, postal, _ = dms.customer_fields(day, index)
     if version:
         phone = f"({changed.randint(201, 989)}) 555-{changed.randint(0, 9999):04d}"
-    return {
-        "first_name": first,
-        "last_name": last,
-        "email": email,
-        "phone": phone,
-        "postal_code": f"{rng.randint(10000, 99999)}",
-    }
+    return {"first_name": first, "last_name": last, "email": email, "phone": phone, "postal_code": postal}
 
 
 def _vehicle(dms, rng, changed, day, index, version, modified):

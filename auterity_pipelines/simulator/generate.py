@@ -34,6 +34,6 @@ def make_vin(rng: random.Random, wmi: str, year: int, bad: bool = False) -> str:
 
 def person(rng: random.Random) -> tuple[str, str, str, str]:
     first, last = rng.choice(cat.FIRST_NAMES), rng.choice(cat.LAST_NAMES)
-    email = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(cat.EMAIL_DOMAINS)}".lower().replace("'", "")
+    email = f"{first}.{last}{rng.randint(1, 99_999)}@{rng.choice(cat.EMAIL_DOMAINS)}".lower().replace("'", "")
     phone = f"({rng.randint(201, 989)}) 555-{rng.randint(0, 9999):04d}"
     return first, last, email, phone

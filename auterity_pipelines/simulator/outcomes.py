@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from auterity_pipelines.simulator import catalog as cat
 from auterity_pipelines.simulator.generate import DAY, EPOCH, make_vin, person
+from auterity_pipelines.simulator.identities import group_car
 
 Position = tuple[int, int]  # (creation day, index within the day)
 
@@ -205,6 +206,9 @@ class HiddenOutcomes:
             year = rng.randint(2012, 2025)
             vin = make_vin(rng, rng.choice(cat.MAKES[make][0]), year)
             customer = f"C-{day:04d}-{index:05d}" if self.settings.outcomes else self.customer_ref(rng, day)
+            who = self.identity(customer)
+            if who.startswith("person-"):  # a person the group shares brings the same car everywhere
+                make, year, vin = group_car(int(who.split("-")[1]))
             prior = 0
         else:
             before = self.visit(*self.follow_ups("repair_orders", day)[index - first])
@@ -238,7 +242,7 @@ class HiddenOutcomes:
         self._visits[(day, index)] = profile
         return profile
 
-    def customer_person(self, ref: str) -> tuple[str, str, str, str]:
+    def customer_person(self, ref: str) -> tuple[str, str, str | None, str | None]:
         """The name, email and phone the customer record `ref` was created with."""
         _, day, index = ref.split("-")
-        return person(self._rng("r", "customers", int(day), int(index)))
+        return self.customer_fields(int(day), int(index))[:4]

@@ -287,6 +287,16 @@ class Simulator:
         ]
         return JSONResponse({"outcomes": found})
 
+    async def identities(self, request: Request) -> Response:
+        """Test and benchmark support: who each customer record of a window really is."""
+        q = request.query_params
+        dms = self.rooftop(q["key"])
+        found = [
+            {"source_id": record["source_id"], "identity": dms.identity(record["source_id"])}
+            for _, record in dms.stream("customers", _iso(q["start"]), _iso(q["end"]))
+        ]
+        return JSONResponse({"identities": found})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -296,6 +306,7 @@ class Simulator:
                 Route("/tekion/openapi/v4/{entity}", self.tekion_records),
                 Route("/_sim/truth", self.truth),
                 Route("/_sim/outcomes", self.outcomes),
+                Route("/_sim/identities", self.identities),
                 Route("/_sim/health", lambda request: JSONResponse({"ok": True})),
             ]
         )

@@ -72,6 +72,25 @@ class Warehouse(dg.ConfigurableResource):
         if rows:
             self.backend.upsert(table, rows)
 
+    def replace(self, table: str, frame, chunk: int = 20_000) -> int:
+        """A derived table's whole contents swapped for `frame`'s in one transaction: readers see
+        the old rows or the new, never half of each."""
+        import pandas as pd
+        from sqlalchemy import DateTime
+
+        t = metadata.tables[table]
+        values = frame[[c.name for c in t.columns]].copy()
+        for column in t.columns:  # SQLite hands timestamps back as text
+            if isinstance(column.type, DateTime):
+                values[column.name] = pd.to_datetime(values[column.name], utc=True, format="ISO8601")
+        values = values.astype(object)
+        values = values.where(values.notna(), None)
+        with self.engine.begin() as conn:
+            conn.execute(t.delete())
+            for start in range(0, len(values), chunk):
+                conn.execute(t.insert(), values.iloc[start : start + chunk].to_dict("records"))
+        return len(values)
+
     def quarantine(self, rows: Sequence[tuple]) -> None:
         if rows:
             self.backend.quarantine(rows)

@@ -8,7 +8,7 @@ from auterity_pipelines.simulator.server import Faults, Simulator, serve_in_thre
 from resources.dms.window import Window
 from resources.warehouse import Warehouse
 from tests.conftest import write_fleet
-from tests.helpers import checksum, expected, raw_payloads, snapshot, sync
+from tests.helpers import checksum, data_columns, expected, raw_payloads, snapshot, sync
 
 ROOFTOP, TZ = "lakeside-honda", "America/Chicago"
 FIRST = [dt.date(2026, 11, 10) + dt.timedelta(days=n) for n in range(3)]
@@ -20,7 +20,7 @@ def contents(warehouse: Warehouse) -> dict:
     from auterity_pipelines.schema import metadata
 
     tables = snapshot(warehouse)
-    keep = {name: [i for i, c in enumerate(c for c in t.columns if c.name != "last_seen_at") if c.name not in BOOKKEEPING]
+    keep = {name: [i for i, c in enumerate(data_columns(t)) if c.name not in BOOKKEEPING]
             for name, t in metadata.tables.items()}  # fmt: skip
     return {
         name: sorted((tuple(row[i] for i in keep[name]) for row in rows), key=repr)

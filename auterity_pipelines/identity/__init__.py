@@ -1,0 +1,1 @@
+"""One customer and one vehicle across rooftops: normalisation, matching rules and profiles, without Dagster."""

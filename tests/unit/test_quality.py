@@ -1,0 +1,120 @@
+"""Quality rules as plain functions: the volume verdict, and suites run through Great Expectations."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from auterity_pipelines.quality.gx import validate
+from auterity_pipelines.quality.suites import CHECKS, FAILING_ROWS, expectations, key_columns
+from auterity_pipelines.quality.volume import judge_volume
+
+NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("rows", "history", "passed", "measured", "words"),
+    [
+        (100, [100] * 14, True, True, "trailing median 100"),
+        (3, [100, 90, 110, 95, 105, 100, 98], False, True, "near zero"),
+        (0, [40] * 10, False, True, "near zero"),
+        (900, [100] * 14, False, True, "a spike"),
+        (450, [100] * 14, True, True, "trailing median"),
+        (0, [100] * 6, True, False, "6 earlier days loaded, 7 needed"),
+        (5, [0] * 10, True, True, "median is 0"),
+    ],
+)
+def test_the_volume_verdict(rows, history, passed, measured, words):
+    verdict = judge_volume(rows, history)
+    assert (verdict.passed, verdict.measured) == (passed, measured)
+    assert words in verdict.reason
+
+
+def deals(**changes) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "dealership_id": ["r1", "r1", "r1"],
+            "deal_id": ["D1", "D2", "D3"],
+            "sale_price": [25_000.0, 31_000.0, 19_500.0],
+            "sold_at": pd.to_datetime([NOW - dt.timedelta(days=d) for d in (1, 2, 3)], utc=True),
+            "updated_at": pd.to_datetime([NOW] * 3, utc=True),
+        }
+    )
+    for column, values in changes.items():
+        frame[column] = values
+    return frame
+
+
+def test_a_clean_day_passes_every_rule():
+    for check in ("keys_present_and_unique", "values_in_range"):
+        outcome = validate(deals(), expectations(check, "deals", NOW), key_columns("deals"), check)
+        assert outcome.passed, outcome.summary()
+        assert outcome.failing_rows == []
+
+
+def test_two_rows_with_one_key_fail_uniqueness_and_are_named():
+    outcome = validate(
+        deals(deal_id=["D1", "D2", "D2"]),
+        expectations("keys_present_and_unique", "deals", NOW),
+        key_columns("deals"),
+        "keys",
+    )
+    assert not outcome.passed
+    assert "expect_compound_columns_to_be_unique" in outcome.summary()
+    assert {r["deal_id"] for r in outcome.failing_rows} == {"D2"}
+
+
+def test_a_missing_key_fails():
+    outcome = validate(
+        deals(deal_id=["D1", None, "D3"]),
+        expectations("keys_present_and_unique", "deals", NOW),
+        ["dealership_id"],
+        "k",
+    )
+    assert not outcome.passed and "expect_column_values_to_not_be_null(deal_id)" in outcome.summary()
+
+
+def test_a_price_out_of_range_and_a_sale_in_the_future_are_the_failing_rows():
+    frame = deals(
+        sale_price=[25_000.0, 12.0, 19_500.0],
+        sold_at=pd.to_datetime([NOW, NOW, NOW + dt.timedelta(days=2)], utc=True),
+    )
+    outcome = validate(frame, expectations("values_in_range", "deals", NOW), key_columns("deals"), "ranges")
+    assert not outcome.passed
+    assert {(r["deal_id"], r["expectation"]) for r in outcome.failing_rows} == {
+        ("D2", "expect_column_values_to_be_between"),
+        ("D3", "expect_column_values_to_be_between"),
+    }
+    assert "sale_price" in outcome.summary() and "sold_at" in outcome.summary()
+
+
+def test_failing_rows_are_capped():
+    n = FAILING_ROWS * 3
+    frame = pd.DataFrame(
+        {
+            "dealership_id": ["r1"] * n,
+            "deal_id": [f"D{i}" for i in range(n)],
+            "sale_price": [1.0] * n,
+            "sold_at": pd.to_datetime([NOW] * n, utc=True),
+            "updated_at": pd.to_datetime([NOW] * n, utc=True),
+        }
+    )
+    outcome = validate(frame, expectations("values_in_range", "deals", NOW), key_columns("deals"), "cap")
+    assert len(outcome.failing_rows) == FAILING_ROWS
+    assert f"{n} of {n} rows unexpected" in outcome.summary()
+
+
+def test_the_valid_vin_share_is_a_mean():
+    frame = pd.DataFrame(
+        {"dealership_id": ["r1"] * 10, "vin": list("ABCDEFGHJK"), "vin_valid": [True] * 8 + [False] * 2}
+    )
+    outcome = validate(
+        frame, expectations("valid_vin_share", "vehicles", NOW), key_columns("vehicles"), "vins"
+    )
+    assert not outcome.passed and "observed 0.8" in outcome.summary()
+
+
+def test_blocking_checks_guard_the_contract_and_soft_ones_warn():
+    blocking = {c.name for c in CHECKS if c.blocking}
+    assert blocking == {"schema_matches_contract", "keys_present_and_unique"}
+    assert all(c.severity == "ERROR" for c in CHECKS if c.blocking)
