@@ -1,5 +1,7 @@
 """Conformed contract tables, built from the raw records each partition loaded."""
 
+import datetime as dt
+
 import dagster as dg
 
 from assets.dms import OWNERS, RAW_KEYS
@@ -41,8 +43,6 @@ _DESCRIPTIONS = {
 )
 def conform(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse):
     """Parse, validate and upsert one rooftop-day's raw records into the contract tables, then check them."""
-    import datetime as dt
-
     dealership_id, day = split_key(context.partition_key)
     timezone = dms.fleet().get(dealership_id).timezone
     rows = PartitionRows()

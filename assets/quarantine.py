@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -51,9 +51,7 @@ def replay_quarantine(
     """Replay the quarantined records of the fleet's rooftops (`timezones`: dealership -> zone)."""
     stats = ReplayStats()
     for batch in _quarantined(warehouse, entity, dealership_id, list(timezones)):
-        now = dt.datetime.now(dt.UTC)
-        for row in batch:
-            _replay_one(warehouse, row, ZoneInfo(timezones[row.dealership_id]), run_id, now, stats)
+        _replay_page(warehouse, batch, timezones, run_id, stats)
         if progress:
             progress(len(batch))
     return stats
@@ -77,38 +75,50 @@ def _quarantined(warehouse: Warehouse, entity: str | None, dealership_id: str | 
         after = (rows[-1].entity, rows[-1].dealership_id, rows[-1].source_id)
 
 
-def _replay_one(
-    warehouse: Warehouse, row, tz: ZoneInfo, run_id: str, now: dt.datetime, stats: ReplayStats
+def _replay_page(
+    warehouse: Warehouse, batch, timezones: dict[str, str], run_id: str, stats: ReplayStats
 ) -> None:
-    record = json.loads(row.payload)
-    try:
-        _place(warehouse, row.entity, row.dealership_id, record, tz, run_id, now)
-    except RecordError as exc:
-        reason = str(exc)
-        warehouse.quarantine([quarantine_row(row.entity, row.dealership_id, record, reason, now)])
-        stats.still[row.entity] += 1
-        stats.reasons[reason.split(" ", 1)[0]] += 1
-        return
-    warehouse.release(row.entity, row.dealership_id, [row.source_id])
-    stats.released[row.entity] += 1
+    """One page: every record judged first, then the writes of the page, one batch per table."""
+    now = dt.datetime.now(dt.UTC)
+    writes: dict[str, list[tuple]] = defaultdict(list)
+    released: dict[tuple[str, str], list[str]] = defaultdict(list)
+    still = []
+    for row in batch:
+        record = json.loads(row.payload)
+        try:
+            placed = _placed(
+                row.entity, row.dealership_id, record, ZoneInfo(timezones[row.dealership_id]), run_id, now
+            )
+        except RecordError as exc:
+            reason = str(exc)
+            still.append(quarantine_row(row.entity, row.dealership_id, record, reason, now))
+            stats.still[row.entity] += 1
+            stats.reasons[reason.split(" ", 1)[0]] += 1
+            continue
+        for table, values in placed:
+            writes[table].append(values)
+        released[(row.entity, row.dealership_id)].append(row.source_id)
+        stats.released[row.entity] += 1
+    for table in sorted(writes, key=lambda t: not t.startswith("raw_")):  # raw tables first, as a sync
+        warehouse.upsert(table, writes[table])
+    warehouse.quarantine(still)
+    for (entity, dealership_id), source_ids in released.items():
+        warehouse.release(entity, dealership_id, source_ids)
 
 
-def _place(warehouse: Warehouse, entity: str, dealership_id: str, record: dict, tz, run_id: str, now) -> None:
-    """Check the record all the way first, then write it: raw row, contract row, nested lines."""
+def _placed(entity: str, dealership_id: str, record: dict, tz, run_id: str, now) -> list[tuple[str, tuple]]:
+    """The (table, row) writes that place a record and its nested lines: raw rows, contract rows."""
     source_id, modified = raw_key(record, tz)
-    lines = split_lines(record) if NESTED_LINES_KEY in record else []
-    rows = [(entity, record, source_id, modified)]
-    for line in lines:
-        line_id, line_modified = raw_key(line, tz)
-        rows.append(("repair_order_lines", line, line_id, line_modified))
-    contract = []
-    for kind, payload, _, _ in rows:
+    found = [(entity, record, source_id, modified)]
+    for line in split_lines(record) if NESTED_LINES_KEY in record else []:
+        found.append(("repair_order_lines", line, *raw_key(line, tz)))
+    writes = []
+    for kind, payload, sid, moment in found:
+        writes.append(
+            (f"raw_{kind}", (dealership_id, sid, payload, moment, now, run_id, moment.astimezone(tz).date()))
+        )
         if kind in CONFORMERS:
             table, build = CONFORMERS[kind]
             built = build(dealership_id, payload, tz)
-            contract.append((table, tuple(built[c] for c in UPSERTS[table].columns)))
-    for kind, payload, sid, moment in rows:
-        day = moment.astimezone(tz).date()
-        warehouse.upsert(f"raw_{kind}", [(dealership_id, sid, payload, moment, now, run_id, day)])
-    for table, values in contract:
-        warehouse.upsert(table, [values])
+            writes.append((table, tuple(built[c] for c in UPSERTS[table].columns)))
+    return writes
