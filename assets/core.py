@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.dms import OWNERS, RAW_KEYS
 from assets.quality import PartitionRows, check_specs, evaluate
-from assets.sync import conform_partition
+from assets.sync import LoadStats, conform_partition
 from auterity_pipelines.conform import CONFORMERS
 from auterity_pipelines.partitions import rooftop_days, split_key
 from resources.dms.fleet import DmsFleet
@@ -21,6 +21,18 @@ _DESCRIPTIONS = {
     "repair_order_lines": "Repair-order lines by (dealership_id, ro_number, line_number): op code, complaint, cause, correction.",
     "leads": "Sales leads by (dealership_id, lead_id).",
 }
+
+
+def conform_day(
+    warehouse: Warehouse, entity: str, dealership_id: str, timezone: str, day: dt.date, rows: PartitionRows
+) -> LoadStats:
+    """One rooftop-day of an entity into its contract table; its volume kept for the volume check."""
+    stats = conform_partition(warehouse, entity, dealership_id, timezone, day, rows.observe)
+    warehouse.upsert(
+        "partition_volumes",
+        [(dealership_id, CONFORMERS[entity][0], day, stats.rows, stats.quarantined, dt.datetime.now(dt.UTC))],
+    )
+    return stats
 
 
 @dg.multi_asset(
@@ -50,13 +62,9 @@ def conform(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehou
         if key not in context.selected_asset_keys:
             continue
         table = CONFORMERS[entity][0]
-        stats = conform_partition(warehouse, entity, dealership_id, timezone, day, rows.observe)
+        stats = conform_day(warehouse, entity, dealership_id, timezone, day, rows)
         context.log.info(
             f"{entity}: {stats.rows} rows, {stats.quarantined} quarantined, {stats.released} released"
-        )
-        warehouse.upsert(
-            "partition_volumes",
-            [(dealership_id, table, day, stats.rows, stats.quarantined, dt.datetime.now(dt.UTC))],
         )
         yield dg.MaterializeResult(
             asset_key=key,

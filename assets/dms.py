@@ -15,6 +15,22 @@ OWNERS = ["team:data-platform"]
 RAW_KEYS = {entity: dg.AssetKey(["dms", f"raw_{entity}"]) for entity in ENTITIES}
 
 
+def pull(client, loader: RawLoader, window: Window, selected: set[str], log) -> None:
+    """One rooftop-day's selected entities from the DMS into the raw tables."""
+    client.check(window)
+    for entity in client.entities:
+        wanted = entity in selected or (
+            entity == "repair_orders" and client.nests_lines and "repair_order_lines" in selected
+        )
+        if wanted:
+            loader.load(
+                entity, client.batches(entity, window), progress=lambda e, n: log.debug(f"{e}: +{n} records")
+            )
+            log.info(
+                f"{entity}: {loader.stats[entity].rows} rows, {loader.stats[entity].quarantined} quarantined"
+            )
+
+
 @dg.multi_asset(
     name="dms_sync",
     specs=[
@@ -53,20 +69,7 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
         f"{window.end:%Y-%m-%d %H:%M} UTC"
     )
     try:
-        client.check(window)
-        for entity in client.entities:
-            wanted = entity in selected or (
-                entity == "repair_orders" and client.nests_lines and "repair_order_lines" in selected
-            )
-            if wanted:
-                loader.load(
-                    entity,
-                    client.batches(entity, window),
-                    progress=lambda e, n: context.log.debug(f"{e}: +{n} records"),
-                )
-                context.log.info(
-                    f"{entity}: {loader.stats[entity].rows} rows, {loader.stats[entity].quarantined} quarantined"
-                )
+        pull(client, loader, window, selected, context.log)
     except ExtractIncomplete as exc:
         # An incomplete day will not become complete by retrying now; it waits for the next drop.
         raise dg.Failure(f"{dealership_id} {day}: extract not loaded: {exc}", allow_retries=False) from exc

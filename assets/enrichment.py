@@ -25,6 +25,7 @@ def _enrichment_asset(
         group_name="enrichment",
         kinds={"python", "openai", "sql"},
         owners=OWNERS,
+        pool="ai",
         description=description,
         check_specs=[
             dg.AssetCheckSpec(

@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.core import CORE_KEYS
 from assets.dms import OWNERS
+from auterity_pipelines.k8s import SCORING_POD, TRAINING_STEP
 from auterity_pipelines.schema import ENRICHMENT_TABLES
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
@@ -49,6 +50,7 @@ def _tabular_model_asset(model) -> dg.AssetsDefinition:
         group_name="ml",
         kinds=KINDS,
         owners=OWNERS,
+        op_tags=TRAINING_STEP,
         description=f"{model.description} Trained on every labelled record, registered as `challenger`.",
         check_specs=[
             dg.AssetCheckSpec(
@@ -126,6 +128,7 @@ def _champion_asset(name: str, promote) -> dg.AssetsDefinition:
         group_name="ml",
         kinds={"python", "mlflow"},
         owners=OWNERS,
+        op_tags=SCORING_POD,  # scores the holdout with both versions
         description=f"The `champion` alias of {name}: moved to the challenger only when it wins on the same holdout.",
     )
     def _champion(context: dg.AssetExecutionContext, neuroweaver: NeuroWeaver) -> dg.MaterializeResult:
@@ -170,6 +173,7 @@ def _promote_complaints(neuroweaver: NeuroWeaver):
     group_name="ml",
     kinds=KINDS,
     owners=OWNERS,
+    op_tags=TRAINING_STEP,
     description="The text classifier behind the `local` enrichment provider and `neuroweaver serve`, "
     "trained on NHTSA complaints and service requests, registered as `challenger`.",
     check_specs=[

@@ -6,11 +6,13 @@ from assets.core import conform
 from assets.dms import dms_sync
 from assets.enrichment import lead_enrichments, repair_order_enrichments
 from assets.freshness import freshness_job, hourly_freshness, sync_freshness
+from assets.history import dms_history
 from assets.identity import customer_identity, vehicle_identity
 from assets.intake import crm_deliveries, inbound_leads
 from assets.models import model_assets
 from assets.scoring import lead_scores
 from auterity_pipelines.jobs import (
+    dms_history_job,
     dms_sync_job,
     enrichment_job,
     file_drop_job,
@@ -33,6 +35,7 @@ from sensors.schedules import nightly_dms_sync, nightly_identity
 defs = dg.Definitions(
     assets=[
         dms_sync,
+        dms_history,
         conform,
         lead_enrichments,
         repair_order_enrichments,
@@ -45,6 +48,7 @@ defs = dg.Definitions(
     ],
     jobs=[
         dms_sync_job,
+        dms_history_job,
         enrichment_job,
         model_training_job,
         lead_scoring_job,

@@ -2,6 +2,15 @@
 
 import dagster as dg
 
+from auterity_pipelines.fleet import Dealership
+from auterity_pipelines.k8s import (
+    AI_POD,
+    IDENTITY_POD,
+    ORCHESTRATOR_POD,
+    SCORING_POD,
+    SYNC_POD,
+    step_executor,
+)
 from resources.dms.fleet import DmsFleet
 from resources.warehouse import Warehouse
 
@@ -11,20 +20,36 @@ dms_sync_job = dg.define_asset_job(
     "dms_sync_job",
     selection=dg.AssetSelection.groups("dms_raw", "core"),
     executor_def=dg.in_process_executor,
+    tags=SYNC_POD,
     description="Sync one rooftop-day from its DMS into the raw and contract tables.",
+)
+
+dms_history_job = dg.define_asset_job(
+    "dms_history_job",
+    selection=dg.AssetSelection.groups("dms_history"),
+    executor_def=dg.in_process_executor,
+    tags=SYNC_POD,
+    description="Load one rooftop-month of DMS history from before the daily window.",
 )
 
 enrichment_job = dg.define_asset_job(
     "enrichment_job",
     selection=dg.AssetSelection.groups("enrichment"),
     executor_def=dg.in_process_executor,
+    tags=AI_POD,
     description="Enrich one rooftop-day's new and changed leads and repair-order lines through RelayCore.",
 )
 
 
-def sync_tags(dealership_id: str, dms_endpoint: str) -> dict[str, str]:
-    """Run tags that dagster.yaml's concurrency limits key on (runs per DMS endpoint)."""
-    return {"auterity/dealership": dealership_id, "auterity/dms-endpoint": dms_endpoint}
+def sync_tags(dealership: Dealership) -> dict[str, str]:
+    """Run tags that the instance's concurrency limits key on: syncs per rooftop, per DMS
+    endpoint and per DMS kind (dagster.yaml, deploy/dagster.yaml)."""
+    return {
+        "auterity/dealership": dealership.id,
+        "auterity/sync-dealership": dealership.id,
+        "auterity/dms-endpoint": dealership.dms.endpoint,
+        "auterity/dms-kind": dealership.dms.kind,
+    }
 
 
 INTAKE_MAX_RUNTIME_SECONDS = 120  # an intake run takes seconds; one "running" longer lost its worker
@@ -43,6 +68,8 @@ def intake_tags(dealership_id: str, partition: str) -> dict[str, str]:
 model_training_job = dg.define_asset_job(
     "model_training_job",
     selection=dg.AssetSelection.groups("ml"),
+    executor_def=step_executor(),
+    tags=ORCHESTRATOR_POD,
     description="Train every NeuroWeaver model, register each as challenger and promote those that win.",
 )
 
@@ -50,6 +77,7 @@ lead_scoring_job = dg.define_asset_job(
     "lead_scoring_job",
     selection=dg.AssetSelection.groups("scoring"),
     executor_def=dg.in_process_executor,
+    tags=SCORING_POD,
     description="Score one rooftop-day's new leads with the lead conversion champion and challenger.",
 )
 
@@ -59,6 +87,7 @@ lead_intake_job = dg.define_asset_job(
     | dg.AssetSelection.assets(["enrichment", "lead_enrichments"])
     | dg.AssetSelection.assets(["ml", "lead_scores"]).without_checks(),
     executor_def=dg.in_process_executor,
+    tags=SCORING_POD,
     description="A rooftop-day's inbound leads: loaded, enriched, scored and posted to the rooftop's CRM.",
 )
 
@@ -67,6 +96,7 @@ identity_job = dg.define_asset_job(
     "identity_job",
     selection=dg.AssetSelection.groups("identity"),
     executor_def=dg.in_process_executor,
+    tags=IDENTITY_POD,
     description="Rebuild the group's customer and vehicle profiles from the contract tables.",
 )
 

@@ -10,7 +10,7 @@ import dagster as dg
 from assets.intake import local_day
 from auterity_pipelines.drops import drop_root, extract_days, new_lead_files
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
-from auterity_pipelines.fleet import FleetError, load_fleet
+from auterity_pipelines.fleet import Dealership, FleetError, load_fleet
 from auterity_pipelines.jobs import dms_sync_job, file_drop_job, intake_tags, lead_intake_job, sync_tags
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
@@ -61,15 +61,15 @@ def event_day(event: dict, timezone: str) -> dt.date:
     return happened if first <= happened <= arrived else arrived
 
 
-def run_request(event: dict, timezone: str, dms_endpoint: str) -> dg.RunRequest:
+def run_request(event: dict, dealership: Dealership) -> dg.RunRequest:
     """A lead's intake run, or a sync of the rooftop-day a DMS event happened in."""
     dealership_id = event["dealership_id"]
-    key = partition_key(dealership_id, event_day(event, timezone))
+    key = partition_key(dealership_id, event_day(event, dealership.timezone))
     tags = {"auterity/event": event["event_id"], "auterity/event-type": event["event_type"]}
     if event["event_type"] == LEAD_RECEIVED:
         job, tags = lead_intake_job.name, {**tags, **intake_tags(dealership_id, str(key))}
     else:
-        job, tags = dms_sync_job.name, {**tags, **sync_tags(dealership_id, dms_endpoint)}
+        job, tags = dms_sync_job.name, {**tags, **sync_tags(dealership)}
     return dg.RunRequest(run_key=event["event_id"], job_name=job, partition_key=key, tags=tags)
 
 
@@ -102,7 +102,7 @@ def inbox_events(
             context.log.info(f"{event['event_id']}: {event['dealership_id']} is not a partition yet; waiting")
             break
         dealership = fleet.get(event["dealership_id"])
-        request = run_request(event, dealership.timezone, dealership.dms.endpoint)
+        request = run_request(event, dealership)
         if _intake_in_flight(context.instance, request, busy):
             # Its day's next run will take this lead: not seen yet, so the next tick looks again.
             continue
@@ -163,7 +163,7 @@ def retries(warehouse: Warehouse, fleet, known: set[str]) -> list[dg.RunRequest]
     for event in stalled(warehouse, (moment - GIVE_UP_AFTER, moment - RETRY_AFTER), PAGE):
         if event["dealership_id"] in known and event["dealership_id"] in fleet.ids:
             dealership = fleet.get(event["dealership_id"])
-            request = run_request(event, dealership.timezone, dealership.dms.endpoint)
+            request = run_request(event, dealership)
             requests.append(request.with_replaced_attrs(run_key=f"retry:{period}:{event['event_id']}"))
     return requests
 
@@ -267,7 +267,7 @@ def extract_day_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
                 dg.RunRequest(
                     run_key=f"extract:{place}:{digest[:16]}",
                     partition_key=partition_key(dealership.id, dt.date.fromisoformat(day)),
-                    tags=sync_tags(dealership.id, dealership.dms.endpoint),
+                    tags=sync_tags(dealership),
                 )
             )
     if not requests:

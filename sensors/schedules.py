@@ -40,7 +40,7 @@ def nightly_dms_sync(context: dg.ScheduleEvaluationContext):
             dg.RunRequest(
                 run_key=f"nightly:{dealership.id}:{day.isoformat()}",
                 partition_key=partition_key(dealership.id, day),
-                tags=sync_tags(dealership.id, dealership.dms.endpoint),
+                tags=sync_tags(dealership),
             )
         )
     return requests or dg.SkipReason("no rooftop in the fleet has a partition yet")

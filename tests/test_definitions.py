@@ -1,5 +1,6 @@
 """The code location loads, validates, and its instance config and schema migrations hold."""
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -35,10 +36,28 @@ def test_every_asset_says_what_it_is_who_owns_it_and_where_it_belongs():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners == ["team:data-platform"], key
-        assert node.group_name in {"dms_raw", "core", "enrichment", "ml", "scoring", "intake", "identity"}, (
-            key
-        )
+        assert node.group_name in {
+            "dms_raw", "dms_history", "core", "enrichment", "ml", "scoring", "intake", "identity",
+        }, key  # fmt: skip
         assert node.description and node.kinds, key
+
+
+def test_no_asset_passes_dagsters_partition_recommendation_for_a_300_rooftop_group(monkeypatch):
+    """Dagster recommends at most 100,000 partitions per asset; the day dimension is a window of
+    whole months, so rooftops × days stays under it however long the group has been syncing."""
+    from auterity_pipelines.partitions import DEFAULT_DAILY_WINDOW_MONTHS, MONTHS, rooftop_days, window_start
+
+    for today in (dt.date(2026, 1, 31), dt.date(2027, 7, 31), dt.date(2030, 12, 31)):
+        first = window_start(today, DEFAULT_DAILY_WINDOW_MONTHS)
+        days = (today - first).days + 2  # end_offset=1: tomorrow's partition exists in the east
+        assert 300 * days <= 100_000, today
+    assert 300 * len(MONTHS.get_partition_keys()) <= 100_000
+    graph = defs.resolve_asset_graph()
+    partitioned = {graph.get(k).partitions_def for k in graph.get_all_asset_keys()} - {None}
+    assert {p.name if isinstance(p, dg.DynamicPartitionsDefinition) else p for p in partitioned} <= {
+        rooftop_days,
+        graph.get(dg.AssetKey(["dms", "history"])).partitions_def,
+    }
 
 
 def test_the_sync_job_schedule_and_sensor_are_defined():

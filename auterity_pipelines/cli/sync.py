@@ -39,6 +39,19 @@ def plan(
     return [(d, day) for d in rooftops for day in days]
 
 
+def history_months(
+    partitions: list[tuple[Dealership, dt.date]], first_day: dt.date
+) -> tuple[list[tuple[Dealership, dt.date]], list[tuple[Dealership, dt.date]]]:
+    """(days in the daily window, first days of the whole months before it that the rest fall in).
+
+    Days before the window are partitions of `dms/history`, a month each: asking for one of
+    them loads its whole month.
+    """
+    recent = [(d, day) for d, day in partitions if day >= first_day]
+    months = dict.fromkeys((d, day.replace(day=1)) for d, day in partitions if day < first_day)
+    return recent, list(months)
+
+
 def failure_reason(result) -> str:
     """Why a run failed, in the words of the step that failed (a Failure's description first)."""
     for event in result.all_events:
@@ -61,41 +74,55 @@ def failure_reason(result) -> str:
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day of a range (inclusive).")
 def sync(ids, date, start, end):
     """Run DMS sync partitions through Dagster, then print rows per entity and rooftop."""
+    import dagster as dg
+
     from auterity_pipelines.cli.instance import ensure_partitions, prepare_dagster_home, ready_warehouse
     from auterity_pipelines.definitions import defs
     from auterity_pipelines.jobs import sync_tags
-    from auterity_pipelines.partitions import partition_key
+    from auterity_pipelines.partitions import FIRST_DAY, partition_key
 
     try:
         fleet = load_fleet(fleet_path())
     except FleetError as exc:
         raise click.ClickException(str(exc)) from None
-    partitions = plan(fleet, ids, date, start, end, dt.datetime.now(dt.UTC))
+    recent, months = history_months(plan(fleet, ids, date, start, end, dt.datetime.now(dt.UTC)), FIRST_DAY)
+    if months:
+        click.echo(
+            f"days before {FIRST_DAY} are loaded a month at a time (dms/history): {len(months)} rooftop-months"
+        )
+    daily, history = defs.resolve_job_def("dms_sync_job"), defs.resolve_job_def("dms_history_job")
+    partitions = [(d, daily, partition_key(d.id, day), str(day)) for d, day in recent] + [
+        (d, history, dg.MultiPartitionKey({"dealership": d.id, "month": m.isoformat()}), f"{m:%Y-%m}")
+        for d, m in months
+    ]
     instance = prepare_dagster_home()
     ready_warehouse()
     ensure_partitions(instance, fleet)
-    job = defs.resolve_job_def("dms_sync_job")
     started = time.perf_counter()
     table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     failures = []
     with tqdm(partitions, unit="partition", desc="syncing", disable=None) as bar:
-        for dealership, day in bar:
-            bar.set_postfix_str(f"{dealership.id} {day}")
+        for dealership, job, key, label in bar:
+            bar.set_postfix_str(f"{dealership.id} {label}")
             result = job.execute_in_process(
                 instance=instance,
-                partition_key=partition_key(dealership.id, day),
+                partition_key=key,
                 run_config=QUIET,
-                tags=sync_tags(dealership.id, dealership.dms.endpoint),
+                tags=sync_tags(dealership),
                 raise_on_error=False,
             )
             if not result.success:
                 failures.append(f"{failure_reason(result)} (run {result.run_id})")
             for event in result.get_asset_materialization_events():
                 layer, name = event.asset_key.path
-                entity = name.removeprefix("raw_")
                 meta = event.materialization.metadata
-                row = table[(dealership.id, entity)]
-                row["raw" if layer == "dms" else "contract"] += meta["rows"].value
+                if name == "history":
+                    row = table[(dealership.id, f"history {label}")]
+                    row["raw"] += meta["raw_rows"].value
+                    row["contract"] += meta["contract_rows"].value
+                else:
+                    row = table[(dealership.id, name.removeprefix("raw_"))]
+                    row["raw" if layer == "dms" else "contract"] += meta["rows"].value
                 row["quarantined"] += meta["quarantined"].value
     if table:
         click.echo(f"\n{'rooftop':<22}{'entity':<22}{'raw rows':>10}{'contract rows':>15}{'quarantined':>13}")

@@ -1,0 +1,209 @@
+"""The Kubernetes Jobs that dagster-k8s would submit for our runs and steps, built without a cluster.
+
+The run launcher is dagster-k8s's own `K8sRunLauncher`, configured as deploy/helm/values.yaml
+configures it; only the Kubernetes API client that would receive the Job is replaced by one that
+keeps it. Step Jobs are built the way `k8s_job_executor` builds them, from each asset's op tags.
+"""
+
+import sys
+
+import dagster as dg
+import pytest
+from dagster._core.code_pointer import ModuleCodePointer
+from dagster._core.launcher import LaunchRunContext
+from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
+from dagster._core.test_utils import create_run_for_test
+from dagster_k8s import K8sRunLauncher
+from dagster_k8s.container_context import K8sContainerContext
+from dagster_k8s.job import construct_dagster_k8s_job, get_user_defined_k8s_config
+from kubernetes.client import ApiClient
+
+from auterity_pipelines.definitions import defs
+from auterity_pipelines.k8s import K8S_CONFIG_TAG
+
+IMAGE = "ghcr.io/auterity/auterity-pipelines:3f2c1ab"
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+users: [{name: none, user: {token: unused}}]
+"""
+
+
+class KeptJobs:
+    """Stands where the cluster's batch API would: keeps each Job instead of creating it."""
+
+    def __init__(self):
+        self.jobs: list[tuple[str, dict]] = []
+
+    def create_namespaced_job(self, body, namespace, **_):
+        self.jobs.append((namespace, ApiClient().sanitize_for_serialization(body)))
+
+
+def _user_deployment(values: dict) -> dict:
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    return deployment
+
+
+def _container_context(deployment: dict) -> dict:
+    """What the chart hands the code server when includeConfigInLaunchedRuns is on: the
+    deployment's env, secrets and volumes, which every run of the code location inherits."""
+    return {
+        "k8s": {
+            "env": deployment["env"],
+            "env_secrets": [s["name"] for s in deployment["envSecrets"]],
+            "volumes": deployment["volumes"],
+            "volume_mounts": deployment["volumeMounts"],
+        }
+    }
+
+
+@pytest.fixture
+def launcher(helm_values, tmp_path):
+    config = helm_values["runLauncher"]["config"]["k8sRunLauncher"]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    kept = KeptJobs()
+    launcher = K8sRunLauncher(
+        service_account_name="dagster",
+        instance_config_map="dagster-instance",
+        postgres_password_secret=helm_values["global"]["postgresqlSecretName"],
+        dagster_home="/opt/dagster/dagster_home",
+        image_pull_policy=config["imagePullPolicy"],
+        load_incluster_config=False,
+        kubeconfig_file=str(kubeconfig),
+        job_namespace="auterity",
+        env_secrets=[s["name"] for s in config["envSecrets"]],
+        # The chart writes runK8sConfig.containerConfig as run_k8s_config.container_config.
+        run_k8s_config={"container_config": config["runK8sConfig"]["containerConfig"]},
+        k8s_client_batch_api=kept,
+    )
+    with dg.instance_for_test() as instance:
+        launcher.register_instance(instance)
+        yield launcher, instance, kept
+
+
+def _origin(job_name: str, deployment: dict) -> JobPythonOrigin:
+    return JobPythonOrigin(
+        job_name,
+        RepositoryPythonOrigin(
+            executable_path=sys.executable,
+            code_pointer=ModuleCodePointer("auterity_pipelines.definitions", "defs", None),
+            container_image=IMAGE,
+            entry_point=["dagster"],
+            container_context=_container_context(deployment),
+        ),
+    )
+
+
+def _resources(job: dict) -> dict:
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    return container["resources"]
+
+
+JOBS = [job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")]
+
+
+@pytest.mark.parametrize("job_name", JOBS)
+def test_each_job_runs_in_a_pod_of_our_image_with_the_secrets_and_its_own_size(
+    job_name, launcher, helm_values
+):
+    launcher, instance, kept = launcher
+    deployment = _user_deployment(helm_values)
+    job_def = defs.resolve_job_def(job_name)
+    run = create_run_for_test(
+        instance, job_name=job_name, tags=job_def.tags, job_code_origin=_origin(job_name, deployment)
+    )
+    launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+
+    ((namespace, job),) = kept.jobs
+    assert namespace == "auterity"
+    assert job["metadata"]["labels"]["dagster/job"] == job_name
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == IMAGE
+    assert container["args"][:3] == ["dagster", "api", "execute_run"]
+    secrets = {e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e}
+    assert secrets == {"auterity-warehouse", "auterity-providers", "auterity-dms"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["AUTERITY_STEP_EXECUTOR"] == "k8s" and env["DAGSTER_HOME"] == "/opt/dagster/dagster_home"
+    # Secrets arrive by reference only: no value of one is written into the Job.
+    assert not any("KEY" in name or "SECRET" in name for name in env)
+    assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/opt/dagster/fleet"}
+
+    tagged = get_user_defined_k8s_config(job_def.tags).container_config.get("resources")
+    default = helm_values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["containerConfig"]
+    assert _resources(job) == (tagged or default["resources"])
+
+
+def test_syncs_and_training_get_the_sizes_they_need(launcher, helm_values):
+    launcher, instance, kept = launcher
+    deployment = _user_deployment(helm_values)
+    for name in ("dms_sync_job", "model_training_job"):
+        run = create_run_for_test(
+            instance,
+            job_name=name,
+            tags=defs.resolve_job_def(name).tags,
+            job_code_origin=_origin(name, deployment),
+        )
+        launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+    sync, training_run = (_resources(job) for _, job in kept.jobs)
+    assert sync["limits"]["memory"] == "1Gi"
+    # The training run only hands its steps to pods of their own: it is the smallest of all.
+    assert training_run["limits"]["memory"] == "512Mi"
+
+
+def _step_job(launcher: K8sRunLauncher, instance, run, step_key: str, step_tags: dict) -> dict:
+    """A step's Job as k8s_job_executor builds it: the run's container context (without the
+    run's own dagster-k8s/config tag) merged with the step's op tags."""
+    context = K8sContainerContext.create_for_run(run, launcher, include_run_tags=False).merge(
+        K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(step_tags))
+    )
+    config = context.get_k8s_job_config(None, launcher).with_image(IMAGE)
+    job = construct_dagster_k8s_job(
+        job_config=config,
+        args=["dagster", "api", "execute_step"],
+        job_name=f"dagster-step-{step_key}",
+        component="step_worker",
+        user_defined_k8s_config=context.run_k8s_config,
+    )
+    return ApiClient().sanitize_for_serialization(job)
+
+
+def test_training_steps_get_their_own_pods_with_more_memory_than_a_sync(launcher, helm_values):
+    launcher, instance, _ = launcher
+    job_def = defs.resolve_job_def("model_training_job")
+    run = create_run_for_test(
+        instance,
+        job_name=job_def.name,
+        tags=job_def.tags,
+        job_code_origin=_origin(job_def.name, _user_deployment(helm_values)),
+    )
+    memory = {}
+    for node in job_def.graph.node_dict.values():
+        job = _step_job(launcher, instance, run, node.name, node.tags)
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == IMAGE
+        assert {e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e} >= {
+            "auterity-warehouse"
+        }
+        memory[node.name] = _resources(job)["limits"]["memory"]
+    trainers = [
+        n for n in memory if n in ("ml__lead_conversion", "ml__service_retention", "ml__complaint_classifier")
+    ]
+    assert len(trainers) == 3, memory
+    assert all(memory[n] == "6Gi" for n in trainers)
+    sync_limit = get_user_defined_k8s_config(defs.resolve_job_def("dms_sync_job").tags).container_config
+    assert sync_limit["resources"]["limits"]["memory"] == "1Gi"
+
+
+def test_the_step_executor_is_k8s_job_executor_where_the_deployment_says_so(monkeypatch, helm_values):
+    from auterity_pipelines.k8s import STEP_EXECUTOR_ENV, step_executor
+
+    env = {e["name"]: e["value"] for e in _user_deployment(helm_values)["env"]}
+    monkeypatch.setenv(STEP_EXECUTOR_ENV, env[STEP_EXECUTOR_ENV])
+    assert step_executor().name == "k8s"
+    monkeypatch.delenv(STEP_EXECUTOR_ENV)
+    assert step_executor().name == "multiprocess"
+    assert K8S_CONFIG_TAG in defs.resolve_job_def("model_training_job").tags
