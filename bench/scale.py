@@ -9,7 +9,8 @@ Per design, in a fresh PostgreSQL database and a fresh interpreter:
   300 rooftops (in process: the daemon adds a gRPC round trip);
 - the GraphQL the asset's partitions page sends: partition status and counts of `dms/raw_customers`
   with every one of its partitions materialized (first query fills Dagster's status cache; then
-  the median of five).
+  the median of five);
+- the operations guide's `pg_dump` of that instance and its `pg_restore` into an empty database.
 
     .venv/bin/python -m bench.scale [--rooftops 300] [--windows 24 6]
 """
@@ -133,6 +134,36 @@ def seed(instance, key, partition_keys: list[str], batch: int = 5000) -> None:
         instance.event_log_storage.store_event_batch(entries)
 
 
+def backup_and_restore(admin, url: str, work: Path) -> dict:
+    """The operations guide's nightly dump of the instance, and its restore into an empty database."""
+    from sqlalchemy import text
+
+    dump = work / "dagster.dump"
+    started = time.perf_counter()
+    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", url], check=True)
+    dumped = time.perf_counter() - started
+    restored_db = f"{url.rsplit('/', 1)[1]}_restored"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {restored_db}"))
+    try:
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                "pg_restore",
+                "--no-owner",
+                "--jobs=4",
+                f"--dbname={url.rsplit('/', 1)[0]}/{restored_db}",
+                str(dump),
+            ],
+            check=True,
+        )
+        restored = time.perf_counter() - started
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {restored_db} WITH (FORCE)"))
+    return {"dump_s": dumped, "dump_mb": dump.stat().st_size / 2**20, "restore_s": restored}
+
+
 def scenario(rooftops: int) -> dict:
     """One design, in this process (its window is already in the environment)."""
     import httpx
@@ -240,6 +271,7 @@ def scenario(rooftops: int) -> dict:
         ]
         figures["code_server_rss_mb"] = max(p.memory_info().rss for p in code_servers) / 2**20
         figures["webserver_rss_mb"] = psutil.Process(server.pid).memory_info().rss / 2**20
+        figures.update(backup_and_restore(admin, f"postgresql://{rest}/{database}", work))
     finally:
         if server is not None:
             server.terminate()
@@ -288,6 +320,9 @@ def main() -> None:
             for name in results[args.windows[0]]["ticks_s"]
         ],
         ("seeding one asset's materializations (s)", lambda f: f"{f['seed_s']:.1f}"),
+        ("instance pg_dump (s)", lambda f: f"{f['dump_s']:.1f}"),
+        ("  dump size (MB)", lambda f: f"{f['dump_mb']:.1f}"),
+        ("instance pg_restore --jobs=4 (s)", lambda f: f"{f['restore_s']:.1f}"),
     ]
     header = "".join(f"{f'{m}-month window':>20}" for m in args.windows)
     print(f"\n{'':<44}{header}")

@@ -1,6 +1,7 @@
 """Events to runs: each event in the inbox starts the run it calls for, keyed by its event id."""
 
 import datetime as dt
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -11,7 +12,14 @@ from assets.intake import local_day
 from auterity_pipelines.drops import drop_root, extract_days, new_lead_files
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.fleet import Dealership, FleetError, load_fleet
-from auterity_pipelines.jobs import dms_sync_job, file_drop_job, intake_tags, lead_intake_job, sync_tags
+from auterity_pipelines.jobs import (
+    dms_history_job,
+    dms_sync_job,
+    file_drop_job,
+    intake_tags,
+    lead_intake_job,
+    sync_tags,
+)
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
 from resources.warehouse import Warehouse
@@ -242,10 +250,11 @@ def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
 
 
 @dg.sensor(
-    job=dms_sync_job,
+    jobs=[dms_sync_job, dms_history_job],
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Syncs each extract day as soon as its manifest lands; a rewritten manifest syncs the day again.",
+    description="Syncs each extract day as soon as its manifest lands; a rewritten manifest syncs the day "
+    "again. A day before the daily window syncs its month of history.",
 )
 def extract_day_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     fleet = _fleet()
@@ -254,22 +263,37 @@ def extract_day_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
     seen = json.loads(context.cursor) if context.cursor else {}
     known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
     first = DAYS.start.date()
-    requests = []
+    requests, months = [], {}
     for dealership in fleet.dealerships:
         if dealership.dms.kind != "extract" or dealership.id not in known:
             continue
         for day, digest in extract_days(Path(dealership.dms.path)).items():
             place = f"{dealership.id}/{day}"
-            if seen.get(place) == digest or dt.date.fromisoformat(day) < first:
+            if seen.get(place) == digest:
                 continue
             seen[place] = digest
+            date = dt.date.fromisoformat(day)
+            if date < first:
+                months.setdefault((dealership, date.replace(day=1)), []).append(digest)
+                continue
             requests.append(
                 dg.RunRequest(
                     run_key=f"extract:{place}:{digest[:16]}",
-                    partition_key=partition_key(dealership.id, dt.date.fromisoformat(day)),
+                    job_name=dms_sync_job.name,
+                    partition_key=partition_key(dealership.id, date),
                     tags=sync_tags(dealership),
                 )
             )
+    for (dealership, month), digests in months.items():
+        changed = hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"extract-history:{dealership.id}/{month:%Y-%m}:{changed}",
+                job_name=dms_history_job.name,
+                partition_key=dg.MultiPartitionKey({"dealership": dealership.id, "month": month.isoformat()}),
+                tags=sync_tags(dealership),
+            )
+        )
     if not requests:
         return dg.SkipReason("no new or rewritten extract day")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen))

@@ -1,9 +1,18 @@
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+@pytest.fixture(autouse=True)
+def live_instance():
+    # Resolving definitions reads Dagster's process-wide defs-state storage, which still names the
+    # last test instance after it is closed: give it a live one (as tests/test_definitions.py does).
+    with dg.instance_for_test():
+        yield
 
 
 @pytest.fixture(scope="session")

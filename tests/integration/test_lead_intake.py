@@ -339,6 +339,30 @@ def test_an_extract_day_is_synced_once_its_manifest_lands_and_again_if_it_is_rew
     assert partial.exists()
 
 
+def test_extract_days_before_the_daily_window_sync_their_month_of_history(instance, tmp_path, monkeypatch):
+    from auterity_pipelines.partitions import MONTHS
+    from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
+    from auterity_pipelines.simulator.extract import write_extract
+    from sensors.events import extract_day_drops
+    from tests.conftest import NOW, write_fleet
+
+    root = tmp_path / "extracts"
+    monkeypatch.setenv(
+        "AUTERITY_FLEET", str(write_fleet(tmp_path / "fleet.yaml", "http://127.0.0.1:1", root))
+    )
+    month = dt.date.fromisoformat(MONTHS.get_partition_keys()[-1])
+    dms = RooftopDms("harbor-kia", SimulatorSettings(now=NOW))
+    for day in (month, month + dt.timedelta(days=1)):  # two days of one month: one run
+        write_extract(dms, "harbor-kia", day, "America/New_York", root)
+    result = extract_day_drops(dg.build_sensor_context(instance=instance))
+    (request,) = result.run_requests
+    assert request.job_name == "dms_history_job"
+    assert request.partition_key == f"harbor-kia|{month.isoformat()}"
+    assert isinstance(
+        extract_day_drops(dg.build_sensor_context(instance=instance, cursor=result.cursor)), dg.SkipReason
+    )
+
+
 def test_a_started_run_leaves_new_leads_to_a_queued_successor_that_dagster_yaml_holds_back(
     instance, warehouse, fleet_file
 ):
