@@ -5,8 +5,9 @@ before issue 7) and with the daily window of today's design, measured in the sam
 Per design, in a fresh PostgreSQL database and a fresh interpreter:
 - the code location's load: in-process import, and the webserver's code server until the UI
   reports it LOADED; the code server's resident memory after the queries below;
-- tick evaluation of the nightly schedule and of the fleet, inbox and lead-file sensors against
-  300 rooftops (in process: the daemon adds a gRPC round trip);
+- tick evaluation of the nightly schedule and of the fleet, inbox, lead-file and extract-day
+  sensors against 300 rooftops, 100 of them extract rooftops (in process: the daemon adds a
+  gRPC round trip);
 - the GraphQL the asset's partitions page sends: partition status and counts of `dms/raw_customers`
   with every one of its partitions materialized (first query fills Dagster's status cache; then
   the median of five);
@@ -224,6 +225,9 @@ def scenario(rooftops: int) -> dict:
                 dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse})
             ),
             "lead_file_drops": lambda: defs.resolve_sensor_def("lead_file_drops")(
+                dg.build_sensor_context(instance=instance)
+            ),
+            "extract_day_drops": lambda: defs.resolve_sensor_def("extract_day_drops")(
                 dg.build_sensor_context(instance=instance)
             ),
         }
