@@ -13,6 +13,9 @@ from resources.warehouse import Warehouse
 
 OWNERS = ["team:data-platform"]
 RAW_KEYS = {entity: dg.AssetKey(["dms", f"raw_{entity}"]) for entity in ENTITIES}
+# A DMS that failed past its client's own retries (rate limits, 5xx, dropped connections) gets
+# the whole step again, later: most outages end within minutes.
+DMS_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL)
 
 
 def pull(client, loader: RawLoader, window: Window, selected: set[str], log) -> None:
@@ -48,9 +51,7 @@ def pull(client, loader: RawLoader, window: Window, selected: set[str], log) -> 
     partitions_def=rooftop_days,
     can_subset=True,
     pool="dms",
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
-    ),
+    retry_policy=DMS_RETRY,
 )
 def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse):
     """Pull one rooftop-day from its DMS into the raw tables."""

@@ -8,7 +8,7 @@ enrichment and training honour a blocked history day too.
 import dagster as dg
 
 from assets.core import conform_day
-from assets.dms import OWNERS, pull
+from assets.dms import DMS_RETRY, OWNERS, pull
 from assets.quality import PartitionRows, evaluate
 from assets.sync import RawLoader
 from auterity_pipelines.conform import CONFORMERS
@@ -31,9 +31,7 @@ HISTORY_KEY = dg.AssetKey(["dms", "history"])
     kinds={"python", "sql"},
     owners=OWNERS,
     pool="dms",
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
-    ),
+    retry_policy=DMS_RETRY,
     description="A rooftop-month before the daily window: every DMS entity pulled day by day into "
     "the raw and contract tables, and checked as the daily syncs are.",
 )

@@ -30,8 +30,9 @@ def pod_resources(cpu: str, memory: str, memory_limit: str) -> dict[str, dict]:
     }
 
 
-# Measured, not guessed: bench/training peaks at 1.1 GB training on 1M leads; a sync holds one
-# page of records (bench/dms_load); intake and scoring load a champion (~300 MB with sklearn).
+# Training's size comes from bench/training (1.1 GB peak on 1M leads, so 6 GiB leaves room for
+# growth); the code server holds 213 MB loaded (bench/scale). The others are starting points:
+# revise them from the pods' observed use (a sync holds one page of records at a time).
 SYNC_POD = pod_resources("250m", "512Mi", "1Gi")
 AI_POD = pod_resources("250m", "512Mi", "1Gi")
 SCORING_POD = pod_resources("500m", "1Gi", "2Gi")
