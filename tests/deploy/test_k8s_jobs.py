@@ -5,6 +5,8 @@ configures it; only the Kubernetes API client that would receive the Job is repl
 keeps it. Step Jobs are built the way `k8s_job_executor` builds them, from each asset's op tags.
 """
 
+import os
+import subprocess
 import sys
 
 import dagster as dg
@@ -198,12 +200,23 @@ def test_training_steps_get_their_own_pods_with_more_memory_than_a_sync(launcher
     assert sync_limit["resources"]["limits"]["memory"] == "1Gi"
 
 
-def test_the_step_executor_is_k8s_job_executor_where_the_deployment_says_so(monkeypatch, helm_values):
-    from auterity_pipelines.k8s import STEP_EXECUTOR_ENV, step_executor
+def _training_executor(env: dict) -> str:
+    """The training job's executor in a code location loaded afresh with `env`."""
+    code = (
+        "import dagster as dg\n"
+        "from auterity_pipelines.definitions import defs\n"
+        "with dg.instance_for_test():\n"
+        "    print(defs.resolve_job_def('model_training_job').executor_def.name)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
 
-    env = {e["name"]: e["value"] for e in _user_deployment(helm_values)["env"]}
-    monkeypatch.setenv(STEP_EXECUTOR_ENV, env[STEP_EXECUTOR_ENV])
-    assert step_executor().name == "k8s"
-    monkeypatch.delenv(STEP_EXECUTOR_ENV)
-    assert step_executor().name == "multiprocess"
+
+def test_training_runs_a_pod_per_step_where_the_deployment_says_so(helm_values):
+    from auterity_pipelines.k8s import STEP_EXECUTOR_ENV
+
+    deployment_env = {e["name"]: e["value"] for e in _user_deployment(helm_values)["env"]}
+    laptop = {k: v for k, v in os.environ.items() if k != STEP_EXECUTOR_ENV}
+    assert _training_executor({**laptop, STEP_EXECUTOR_ENV: deployment_env[STEP_EXECUTOR_ENV]}) == "k8s"
+    assert _training_executor(laptop) == "multiprocess"
     assert K8S_CONFIG_TAG in defs.resolve_job_def("model_training_job").tags
