@@ -40,8 +40,8 @@ class DmsConfig:
 
     @property
     def endpoint(self) -> str:
-        """What one DMS connection is, for concurrency limits: the API base URL or the extract kind."""
-        return f"{self.kind}:{self.base_url}" if self.base_url else self.kind
+        """What one DMS connection is, for concurrency limits: the API base URL, or the extract's folder."""
+        return f"{self.kind}:{self.base_url or self.path}"
 
 
 @dataclass(frozen=True)

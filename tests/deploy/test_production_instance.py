@@ -97,3 +97,62 @@ def test_one_variable_moves_the_cli_between_the_embedded_and_the_production_inst
     monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, dagster_postgres_url)
     prepare_dagster_home().dispose()
     assert installed.read_text().endswith("# edited by hand\n")  # left alone
+
+
+def _first_dequeue(limits: list[dict], max_runs: int, queued: list) -> list:
+    """The runs one pass of Dagster's queue would launch, in queue order: its own counter of
+    tag limits, as the run queue daemon uses it, with nothing in progress yet."""
+    from dagster._utils.tags import TagConcurrencyLimitsCounter
+
+    counter, launched = TagConcurrencyLimitsCounter(limits, []), []
+    for run in queued:
+        if len(launched) < max_runs and not counter.is_blocked(run):
+            counter.update_counters_with_launched_item(run)
+            launched.append(run)
+    return launched
+
+
+def test_a_rooftops_backfill_leaves_room_for_the_rest_of_the_group(
+    dagster_postgres_url, tmp_path, monkeypatch
+):
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from auterity_pipelines.fleet import Dealership, DmsConfig
+    from auterity_pipelines.jobs import sync_tags
+
+    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, dagster_postgres_url_for(dagster_postgres_url))
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        queue = instance.get_concurrency_config().run_queue_config
+        limits, max_runs = queue.tag_concurrency_limits, queue.max_concurrent_runs
+    finally:
+        instance.dispose()
+
+    def rooftop(i: int, kind: str) -> Dealership:
+        base = None if kind == "extract" else f"https://{kind}-{i % 8}.example"
+        return Dealership(
+            f"r{i:02d}", f"R{i}", "America/Chicago", DmsConfig(kind=kind, path=f"/x/{i}", base_url=base)
+        )
+
+    group = [rooftop(i, ("fortellis", "tekion", "extract")[i % 3]) for i in range(60)]
+    onboarding = group[0]  # a new fortellis rooftop: 30 days of backfill, queued first
+
+    def run(dealership: Dealership, n: int) -> DagsterRun:
+        return DagsterRun(job_name="dms_sync_job", run_id=f"{dealership.id}-{n}", tags=sync_tags(dealership))
+
+    queued = [run(onboarding, n) for n in range(30)] + [run(d, 0) for d in group[1:]]
+    launched = _first_dequeue(limits, max_runs, queued)
+
+    by_rooftop = {}
+    for r in launched:
+        by_rooftop[r.tags["auterity/dealership"]] = by_rooftop.get(r.tags["auterity/dealership"], 0) + 1
+    assert by_rooftop[onboarding.id] == 2  # the backfill takes two slots, not forty
+    kinds = [r.tags["auterity/dms-kind"] for r in launched]
+    assert kinds.count("fortellis") == 12 and kinds.count("tekion") == 12  # the vendors' shared quota
+    assert kinds.count("extract") == 16  # an extract's folder is its own endpoint: no vendor quota
+    assert len(launched) == max_runs == 40
+    endpoints = {}
+    for r in launched:
+        endpoints[r.tags["auterity/dms-endpoint"]] = endpoints.get(r.tags["auterity/dms-endpoint"], 0) + 1
+    assert max(endpoints.values()) <= 4

@@ -56,7 +56,7 @@ def test_sync_runs_through_dagster_and_prints_rows_per_rooftop_and_entity(tmp_pa
         assert {r.tags["auterity/dms-endpoint"] for r in runs} == {
             f"fortellis:{url}",
             f"tekion:{url}",
-            "extract",
+            f"extract:{extracts}",
         }
 
 

@@ -109,4 +109,5 @@ def test_the_schedule_follows_a_rooftops_midnight_across_dst(tmp_path, monkeypat
         (request,) = nightly_dms_sync(context)
     assert request.run_key == f"nightly:lakeside-honda:{day}"
     assert request.partition_key == f"{day}|lakeside-honda"
-    assert request.tags["auterity/dms-endpoint"] == "extract"
+    assert request.tags["auterity/dms-endpoint"] == "extract:/x"
+    assert request.tags["auterity/dms-kind"] == "extract"
