@@ -2,7 +2,7 @@
 
 The run launcher is dagster-k8s's own `K8sRunLauncher`, configured as deploy/helm/values.yaml
 configures it; only the Kubernetes API client that would receive the Job is replaced by one that
-keeps it. Step Jobs are built the way `k8s_job_executor` builds them, from each asset's op tags.
+keeps it. Step Jobs come from `k8s_job_executor`'s own step handler, with the same stand-in.
 """
 
 import os
@@ -17,7 +17,7 @@ from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
 from dagster._core.test_utils import create_run_for_test
 from dagster_k8s import K8sRunLauncher
 from dagster_k8s.container_context import K8sContainerContext
-from dagster_k8s.job import construct_dagster_k8s_job, get_user_defined_k8s_config
+from dagster_k8s.job import get_user_defined_k8s_config
 from kubernetes.client import ApiClient
 
 from auterity_pipelines.definitions import defs
@@ -156,50 +156,6 @@ def test_syncs_and_training_get_the_sizes_they_need(launcher, helm_values):
     assert training_run["limits"]["memory"] == "512Mi"
 
 
-def _step_job(launcher: K8sRunLauncher, instance, run, step_key: str, step_tags: dict) -> dict:
-    """A step's Job as k8s_job_executor builds it: the run's container context (without the
-    run's own dagster-k8s/config tag) merged with the step's op tags."""
-    context = K8sContainerContext.create_for_run(run, launcher, include_run_tags=False).merge(
-        K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(step_tags))
-    )
-    config = context.get_k8s_job_config(None, launcher).with_image(IMAGE)
-    job = construct_dagster_k8s_job(
-        job_config=config,
-        args=["dagster", "api", "execute_step"],
-        job_name=f"dagster-step-{step_key}",
-        component="step_worker",
-        user_defined_k8s_config=context.run_k8s_config,
-    )
-    return ApiClient().sanitize_for_serialization(job)
-
-
-def test_training_steps_get_their_own_pods_with_more_memory_than_a_sync(launcher, helm_values):
-    launcher, instance, _ = launcher
-    job_def = defs.resolve_job_def("model_training_job")
-    run = create_run_for_test(
-        instance,
-        job_name=job_def.name,
-        tags=job_def.tags,
-        job_code_origin=_origin(job_def.name, _user_deployment(helm_values)),
-    )
-    memory = {}
-    for node in job_def.graph.node_dict.values():
-        job = _step_job(launcher, instance, run, node.name, node.tags)
-        (container,) = job["spec"]["template"]["spec"]["containers"]
-        assert container["image"] == IMAGE
-        assert {e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e} >= {
-            "auterity-warehouse"
-        }
-        memory[node.name] = _resources(job)["limits"]["memory"]
-    trainers = [
-        n for n in memory if n in ("ml__lead_conversion", "ml__service_retention", "ml__complaint_classifier")
-    ]
-    assert len(trainers) == 3, memory
-    assert all(memory[n] == "6Gi" for n in trainers)
-    sync_limit = get_user_defined_k8s_config(defs.resolve_job_def("dms_sync_job").tags).container_config
-    assert sync_limit["resources"]["limits"]["memory"] == "1Gi"
-
-
 def _training_executor(env: dict) -> str:
     """The training job's executor in a code location loaded afresh with `env`."""
     code = (
@@ -220,3 +176,87 @@ def test_training_runs_a_pod_per_step_where_the_deployment_says_so(helm_values):
     assert _training_executor({**laptop, STEP_EXECUTOR_ENV: deployment_env[STEP_EXECUTOR_ENV]}) == "k8s"
     assert _training_executor(laptop) == "multiprocess"
     assert K8S_CONFIG_TAG in defs.resolve_job_def("model_training_job").tags
+
+
+def test_training_steps_are_jobs_of_their_own_from_dagster_k8s_step_handler(helm_values, tmp_path):
+    """k8s_job_executor's own step handler launches each training step: a pod per model, sized
+    by the asset's op tags, with the deployment's image and secrets."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.execution.api import create_execution_plan
+    from dagster._core.execution.context.system import PlanData, PlanOrchestrationContext
+    from dagster._core.execution.context_creation_job import create_context_free_log_manager
+    from dagster._core.execution.retries import RetryMode
+    from dagster._core.executor.step_delegating import StepHandlerContext
+    from dagster._grpc.types import ExecuteStepArgs
+    from dagster_k8s.executor import K8sStepHandler
+
+    deployment = _user_deployment(helm_values)
+    launcher_config = helm_values["runLauncher"]["config"]["k8sRunLauncher"]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    repository = ReconstructableRepository.for_module(
+        "auterity_pipelines.definitions", "defs", container_image=IMAGE,
+        container_context=_container_context(deployment),
+    )  # fmt: skip
+    job = repository.get_reconstructable_job("model_training_job")
+    overrides = {
+        "run_launcher": {
+            "module": "dagster_k8s",
+            "class": "K8sRunLauncher",
+            "config": {
+                "service_account_name": "dagster",
+                "instance_config_map": "dagster-instance",
+                "load_incluster_config": False,
+                "kubeconfig_file": str(kubeconfig),
+                "job_namespace": "auterity",
+                "env_secrets": [s["name"] for s in launcher_config["envSecrets"]],
+            },
+        }
+    }
+    kept = KeptJobs()
+    with dg.instance_for_test(overrides=overrides) as instance:
+        job_def = defs.resolve_job_def("model_training_job")
+        run = create_run_for_test(
+            instance, job_name=job_def.name, tags=job_def.tags, job_code_origin=job.get_python_origin()
+        )
+        plan = create_execution_plan(job)
+        handler = K8sStepHandler(
+            image=None,
+            container_context=K8sContainerContext(namespace="auterity"),
+            load_incluster_config=False,
+            kubeconfig_file=str(kubeconfig),
+            k8s_client_batch_api=kept,
+        )
+        plan_context = PlanOrchestrationContext(
+            plan_data=PlanData(
+                job=job, dagster_run=run, instance=instance, execution_plan=plan,
+                raise_on_error=True, retry_mode=RetryMode.DISABLED,
+            ),
+            log_manager=create_context_free_log_manager(instance, run),
+            executor=None,  # the step handler is called directly here, as the executor would
+            output_capture=None,
+        )  # fmt: skip
+        for step in plan.steps:
+            context = StepHandlerContext(
+                instance=instance,
+                plan_context=plan_context,
+                steps=[step],
+                execute_step_args=ExecuteStepArgs(job.get_python_origin(), run.run_id, [step.key]),
+                dagster_run=run,
+            )
+            list(handler.launch_step(context))
+    memory = {}
+    for namespace, manifest in kept.jobs:
+        assert namespace == "auterity"
+        (container,) = manifest["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == IMAGE
+        assert {e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e} == {
+            "auterity-warehouse", "auterity-providers", "auterity-dms",
+        }  # fmt: skip
+        memory[manifest["metadata"]["labels"]["dagster/op"]] = container["resources"]["limits"]["memory"]
+    trainers = {"ml__lead_conversion", "ml__service_retention", "ml__complaint_classifier"}
+    assert trainers <= set(memory), memory
+    assert {memory[t] for t in trainers} == {"6Gi"}
+    assert all(memory[s] == "2Gi" for s in memory if s.endswith("_champion"))
+    sync = get_user_defined_k8s_config(defs.resolve_job_def("dms_sync_job").tags).container_config
+    assert sync["resources"]["limits"]["memory"] == "1Gi"  # training gets six times a sync's
