@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -68,8 +70,43 @@ def dev(port, simulator_port, extract_days):
             ui.wait()
         except KeyboardInterrupt:
             stop(ui, first=signal.SIGINT)
+            end_stragglers()
     finally:
         stop(simulator, first=signal.SIGTERM, grace=10)
+
+
+def _group_members() -> list[int]:
+    """Other processes in this process group (Linux: read from /proc; elsewhere none are found)."""
+    group, me, found = os.getpgrp(), os.getpid(), []
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()) if os.path.isdir("/proc") else ():
+        try:
+            if pid != me and os.getpgid(pid) == group:
+                found.append(pid)
+        except ProcessLookupError:
+            pass
+    return found
+
+
+def end_stragglers(grace: float = 15) -> None:
+    """End run workers that started after Ctrl-C reached the process group.
+
+    The daemon can launch a run while it is stopping (a queued run, or a retry of one that
+    Ctrl-C interrupted); its worker never saw the signal and would outlive `auterity dev`. It is
+    in this process group, as everything Ctrl-C was meant to stop is: ask the group again, then
+    kill what is left. An interrupted run is failed by run monitoring at the next start, and its
+    loads are idempotent.
+    """
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    deadline = time.monotonic() + grace
+    while (left := _group_members()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def stop(process: subprocess.Popen, first: signal.Signals, grace: float = 60) -> None:

@@ -75,3 +75,24 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
         dev.wait(timeout=120)
     time.sleep(2)
     assert session_processes(dev.pid) == [], "processes outlived Ctrl-C"
+
+
+def test_ctrl_c_ends_a_run_worker_that_started_after_it():
+    """The daemon can launch a run while it stops; its worker never saw Ctrl-C. `auterity dev`
+    ends what is left of its process group, a worker that ignores SIGTERM included."""
+    script = (
+        "import subprocess, sys\n"
+        "from auterity_pipelines.cli.dev import end_stragglers\n"
+        "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "stubborn = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(600)'], "
+        "stdout=subprocess.PIPE)\n"
+        "stubborn.stdout.readline()  # its handler is in place\n"
+        "end_stragglers(grace=2)\n"
+        "print(worker.wait(timeout=5), stubborn.wait(timeout=5))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], start_new_session=True, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(-signal.SIGTERM), str(-signal.SIGKILL)]
