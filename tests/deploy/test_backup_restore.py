@@ -10,18 +10,12 @@ import dagster as dg
 import pytest
 from sqlalchemy.engine import make_url
 
-from auterity_pipelines.cli.instance import PRODUCTION_INSTANCE_ENV, dagster_postgres_url
 from resources.warehouse import Warehouse
 from tests.conftest import NOW, start_simulator, write_fleet
+from tests.deploy.conftest import libpq, production_instance
 from tests.helpers import snapshot, sync
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
-
-
-def libpq(url: str) -> str:
-    """The URL as pg_dump and pg_restore take it (no SQLAlchemy driver)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def dump_and_restore(source: str, target: str, tmp_path: Path) -> None:
@@ -62,22 +56,12 @@ def nightly_marker() -> int:
 
 def test_a_restored_instance_keeps_its_runs_and_asset_history(postgres_databases, tmp_path, monkeypatch):
     source, target = postgres_databases.create(), postgres_databases.create()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
-
-    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, dagster_postgres_url(libpq(source)))
-    instance = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
+    with production_instance(source, tmp_path, monkeypatch) as instance:
         run_id = dg.materialize([nightly_marker], instance=instance).run_id
         instance.add_dynamic_partitions("dealerships", ["lakeside-honda", "northgate-ford"])
-    finally:
-        instance.dispose()
 
     dump_and_restore(source, target, tmp_path)
-    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, dagster_postgres_url(libpq(target)))
-    restored = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
+    with production_instance(target, tmp_path, monkeypatch) as restored:
         assert restored.get_run_by_id(run_id).is_success
         assert restored.get_latest_materialization_event(dg.AssetKey("nightly_marker")).run_id == run_id
         assert restored.get_dynamic_partitions("dealerships") == ["lakeside-honda", "northgate-ford"]
-    finally:
-        restored.dispose()

@@ -24,14 +24,6 @@ from auterity_pipelines.definitions import defs
 from auterity_pipelines.k8s import K8S_CONFIG_TAG
 
 IMAGE = "ghcr.io/auterity/auterity-pipelines:3f2c1ab"
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-users: [{name: none, user: {token: unused}}]
-"""
 
 
 class KeptJobs:
@@ -63,10 +55,8 @@ def _container_context(deployment: dict) -> dict:
 
 
 @pytest.fixture
-def launcher(helm_values, tmp_path):
+def launcher(helm_values, kubeconfig):
     config = helm_values["runLauncher"]["config"]["k8sRunLauncher"]
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
     kept = KeptJobs()
     launcher = K8sRunLauncher(
         service_account_name="dagster",
@@ -75,7 +65,7 @@ def launcher(helm_values, tmp_path):
         dagster_home="/opt/dagster/dagster_home",
         image_pull_policy=config["imagePullPolicy"],
         load_incluster_config=False,
-        kubeconfig_file=str(kubeconfig),
+        kubeconfig_file=kubeconfig,
         job_namespace="auterity",
         env_secrets=[s["name"] for s in config["envSecrets"]],
         # The chart writes runK8sConfig.containerConfig as run_k8s_config.container_config.
@@ -178,7 +168,7 @@ def test_training_runs_a_pod_per_step_where_the_deployment_says_so(helm_values):
     assert K8S_CONFIG_TAG in defs.resolve_job_def("model_training_job").tags
 
 
-def test_training_steps_are_jobs_of_their_own_from_dagster_k8s_step_handler(helm_values, tmp_path):
+def test_training_steps_are_jobs_of_their_own_from_dagster_k8s_step_handler(helm_values, kubeconfig):
     """k8s_job_executor's own step handler launches each training step: a pod per model, sized
     by the asset's op tags, with the deployment's image and secrets."""
     from dagster._core.definitions.reconstruct import ReconstructableRepository
@@ -192,8 +182,6 @@ def test_training_steps_are_jobs_of_their_own_from_dagster_k8s_step_handler(helm
 
     deployment = _user_deployment(helm_values)
     launcher_config = helm_values["runLauncher"]["config"]["k8sRunLauncher"]
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
     repository = ReconstructableRepository.for_module(
         "auterity_pipelines.definitions", "defs", container_image=IMAGE,
         container_context=_container_context(deployment),
@@ -207,7 +195,7 @@ def test_training_steps_are_jobs_of_their_own_from_dagster_k8s_step_handler(helm
                 "service_account_name": "dagster",
                 "instance_config_map": "dagster-instance",
                 "load_incluster_config": False,
-                "kubeconfig_file": str(kubeconfig),
+                "kubeconfig_file": kubeconfig,
                 "job_namespace": "auterity",
                 "env_secrets": [s["name"] for s in launcher_config["envSecrets"]],
             },
@@ -224,7 +212,7 @@ def test_training_steps_are_jobs_of_their_own_from_dagster_k8s_step_handler(helm
             image=None,
             container_context=K8sContainerContext(namespace="auterity"),
             load_incluster_config=False,
-            kubeconfig_file=str(kubeconfig),
+            kubeconfig_file=kubeconfig,
             k8s_client_batch_api=kept,
         )
         plan_context = PlanOrchestrationContext(

@@ -1,26 +1,16 @@
 """deploy/dagster.yaml on the real PostgreSQL: it loads, and a run's events land in the database."""
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from auterity_pipelines.cli.instance import PRODUCTION_INSTANCE_ENV, prepare_dagster_home
-from auterity_pipelines.cli.instance import dagster_postgres_url as dagster_postgres_url_for
+from tests.deploy.conftest import libpq, production_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def dagster_postgres_url(postgres_url, monkeypatch) -> str:
-    """A fresh database for the instance, as an operator would write its URL."""
-    url = make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, url)
-    return url
 
 
 @dg.asset
@@ -28,15 +18,8 @@ def rooftop_count() -> int:
     return 300
 
 
-def test_the_production_instance_keeps_runs_and_events_in_postgresql(
-    dagster_postgres_url, tmp_path, monkeypatch
-):
-    # Under SQLAlchemy 2.1 a plain postgresql:// URL means psycopg 3, on which dagster-postgres
-    # fails to write its first event (NOTIFY with a bound parameter): the driver must be psycopg2.
-    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, dagster_postgres_url_for(dagster_postgres_url))
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
-    instance = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
+def test_the_production_instance_keeps_runs_and_events_in_postgresql(postgres_url, tmp_path, monkeypatch):
+    with production_instance(postgres_url, tmp_path, monkeypatch) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
@@ -52,10 +35,8 @@ def test_the_production_instance_keeps_runs_and_events_in_postgresql(
         result = dg.materialize([rooftop_count], instance=instance)
         assert result.success
         run_id = result.run_id
-    finally:
-        instance.dispose()
 
-    engine = create_engine(dagster_postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(postgres_url)
     try:
         with engine.connect() as conn:
             status = conn.execute(text("SELECT status FROM runs WHERE run_id = :r"), {"r": run_id}).scalar()
@@ -76,8 +57,11 @@ def test_the_production_instance_keeps_runs_and_events_in_postgresql(
 
 
 def test_one_variable_moves_the_cli_between_the_embedded_and_the_production_instance(
-    dagster_postgres_url, tmp_path, monkeypatch
+    postgres_url, tmp_path, monkeypatch
 ):
+    monkeypatch.setenv(
+        PRODUCTION_INSTANCE_ENV, libpq(postgres_url)
+    )  # plain postgresql://, as written by hand
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("AUTERITY_HOME", str(tmp_path))
     installed = tmp_path / "home" / "dagster.yaml"
@@ -94,7 +78,7 @@ def test_one_variable_moves_the_cli_between_the_embedded_and_the_production_inst
     assert installed.read_bytes() == (ROOT / "dagster.yaml").read_bytes()
 
     installed.write_text(installed.read_text() + "\n# edited by hand\n")
-    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, dagster_postgres_url)
+    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, libpq(postgres_url))
     prepare_dagster_home().dispose()
     assert installed.read_text().endswith("# edited by hand\n")  # left alone
 
@@ -112,22 +96,15 @@ def _first_dequeue(limits: list[dict], max_runs: int, queued: list) -> list:
     return launched
 
 
-def test_a_rooftops_backfill_leaves_room_for_the_rest_of_the_group(
-    dagster_postgres_url, tmp_path, monkeypatch
-):
+def test_a_rooftops_backfill_leaves_room_for_the_rest_of_the_group(postgres_url, tmp_path, monkeypatch):
     from dagster._core.storage.dagster_run import DagsterRun
 
     from auterity_pipelines.fleet import Dealership, DmsConfig
     from auterity_pipelines.jobs import sync_tags
 
-    monkeypatch.setenv(PRODUCTION_INSTANCE_ENV, dagster_postgres_url_for(dagster_postgres_url))
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
-    instance = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
+    with production_instance(postgres_url, tmp_path, monkeypatch) as instance:
         queue = instance.get_concurrency_config().run_queue_config
         limits, max_runs = queue.tag_concurrency_limits, queue.max_concurrent_runs
-    finally:
-        instance.dispose()
 
     def rooftop(i: int, kind: str) -> Dealership:
         base = None if kind == "extract" else f"https://{kind}-{i % 8}.example"
