@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, select, tuple_
 
 from auterity_pipelines.enrichment.inputs import (
     input_hash,
@@ -21,7 +21,7 @@ from auterity_pipelines.enrichment.inputs import (
     line_input,
 )
 from auterity_pipelines.enrichment.tasks import LEAD_ENRICHMENT, REPAIR_ORDER_ENRICHMENT, Task
-from auterity_pipelines.schema import UPSERTS, leads, repair_order_lines, repair_orders
+from auterity_pipelines.schema import UPSERTS, customers, leads, repair_order_lines, repair_orders
 from resources.ai.router import Router, WorkItem
 from resources.warehouse import Warehouse
 
@@ -103,9 +103,26 @@ def partition_lines(warehouse: Warehouse, dealership_id: str, day: dt.date) -> l
                 repair_order_lines.c.ro_number.in_(chunk),
             ]
             lines.extend(dict(r._mapping) for r in conn.execute(select(repair_order_lines).where(*where)))
-            order_query = select(
-                repair_orders.c.ro_number, repair_orders.c.vin, repair_orders.c.opened_at
-            ).where(repair_orders.c.dealership_id == dealership_id, repair_orders.c.ro_number.in_(chunk))
+            # The order's customer comes along: their name is redacted from the line's text.
+            order_query = (
+                select(
+                    repair_orders.c.ro_number,
+                    repair_orders.c.vin,
+                    repair_orders.c.opened_at,
+                    customers.c.first_name,
+                    customers.c.last_name,
+                )
+                .select_from(
+                    repair_orders.outerjoin(
+                        customers,
+                        and_(
+                            customers.c.dealership_id == repair_orders.c.dealership_id,
+                            customers.c.customer_id == repair_orders.c.customer_id,
+                        ),
+                    )
+                )
+                .where(repair_orders.c.dealership_id == dealership_id, repair_orders.c.ro_number.in_(chunk))
+            )
             orders.update({r.ro_number: dict(r._mapping) for r in conn.execute(order_query)})
     lines = [line for line in lines if (line["ro_number"], line["line_number"]) in wanted]
     lines.sort(key=lambda r: (r["ro_number"], r["line_number"]))

@@ -2,9 +2,11 @@
 
 Real documents miss the `<?adf?>` processing instruction or write it in capitals, use
 `name type="full"` for `part="full"`, add elements the DTD does not know, leave out the
-vendor, and repeat prospects, phones and vehicles. Parsing refuses DTD entities (no external
-entities, no expansion bombs). A prospect that cannot become a lead is reported with its
-reason; the others still load.
+vendor, repeat prospects, phones and vehicles, and write request dates without an offset or
+with one-digit hours. Parsing refuses DTD entities (no external entities, no expansion bombs)
+and nesting deeper than any ADF document needs. A prospect that cannot become a lead is
+reported with its reason; the others still load. A request date that cannot be read never
+loses a lead: the lead keeps the time it reached us, and the date as sent is noted.
 """
 
 from __future__ import annotations
@@ -18,10 +20,19 @@ from xml.etree.ElementTree import Element, ParseError, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from auterity_pipelines.records import format_time
+from auterity_pipelines.records import EARLIEST_TIME, LATEST_TIME, format_time
 
 MAX_BYTES = 1_000_000
-_BUYING = {None, "", "buy", "lease", "sell"}  # `interest` of the vehicle a lead is about
+MAX_DEPTH = 32  # ADF is about six levels deep; deeper is hostile, and recursion would give out
+_NOT_WANTED = {"trade-in", "sell"}  # `interest` of a vehicle the customer brings, not the one they want
+_FIRST_PARTS, _LAST_PARTS = ("first", "given", "forename"), ("last", "surname", "family")
+REQUESTDATE_NOTE = "requestdate_as_sent"  # in the lead record when its request date was not usable
+# ISO 8601 as real senders write it: one-digit hours and days, a space for the T, no offset.
+_LOOSE_TIME = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?",
+    re.IGNORECASE,
+)
 
 
 class AdfError(ValueError):
@@ -34,31 +45,49 @@ class AdfResult:
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (prospect number, reason)
 
 
-def parse_adf(data: bytes | str) -> AdfResult:
-    """Every prospect as a lead record (`source_id`, `modified_at` and the `leads` columns)."""
+def parse_adf(
+    data: bytes | str, timezone: str | None = None, received_at: dt.datetime | None = None
+) -> AdfResult:
+    """Every prospect as a lead record (`source_id`, `modified_at` and the `leads` columns).
+
+    `timezone` (the rooftop's) places a request date written without an offset; `received_at`
+    stands in for a request date that cannot be read (default: now).
+    """
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_BYTES:
         raise AdfError(f"document is {len(raw):,} bytes; the limit is {MAX_BYTES:,}")
     try:
-        root = _lowered(fromstring(raw, forbid_dtd=False, forbid_entities=True, forbid_external=True))
+        root = fromstring(raw, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise AdfError(
             f"refused: {type(exc).__name__} (entities and external references are not allowed)"
         ) from exc
     except ParseError as exc:
         raise AdfError(f"not well-formed XML: {exc}") from exc
+    _check_depth(root)
+    root = _lowered(root)
     if root.tag != "adf":
         raise AdfError(f"not an ADF document: the root element is <{root.tag}>, not <adf>")
     prospects = root.findall("prospect")
     if not prospects:
         raise AdfError("the ADF document holds no <prospect>")
     result = AdfResult()
+    arrived = received_at or dt.datetime.now(dt.UTC)
     for number, prospect in enumerate(prospects, start=1):
         try:
-            result.leads.append(_lead(prospect))
+            result.leads.append(_lead(prospect, timezone, arrived))
         except ValueError as exc:
             result.rejected.append((number, str(exc)))
     return result
+
+
+def _check_depth(root: Element) -> None:
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise AdfError(f"elements nested more than {MAX_DEPTH} deep; ADF needs about six")
+        stack.extend((child, depth + 1) for child in node)
 
 
 def _lowered(element: Element) -> Element:
@@ -76,20 +105,31 @@ def _text(node: Element | None, between_lines: str = " ") -> str | None:
     return text or None
 
 
-def _lead(prospect: Element) -> dict:
-    received = _request_time(_text(prospect.find("requestdate")))
+def _interest(vehicle: Element) -> str:
+    return (vehicle.get("interest") or "").strip().lower()
+
+
+def _lead(prospect: Element, timezone: str | None, arrived: dt.datetime) -> dict:
+    sent = _text(prospect.find("requestdate"))
+    received = request_time(sent, timezone)
     contact = prospect.find("customer/contact")
     first, last = _names(contact)
     vehicles = prospect.findall("vehicle")
-    wanted = next((v for v in vehicles if (v.get("interest") or "").lower() in _BUYING), None)
+    wanted = next((v for v in vehicles if _interest(v) not in _NOT_WANTED), None)
     comments = [
         _text(prospect.find("customer/comments"), "\n"),
         _text(wanted.find("comments"), "\n") if wanted is not None else None,
     ]
     comments += [
-        f"Trade-in: {_describe(v)}" for v in vehicles if (v.get("interest") or "").lower() == "trade-in"
+        f"{'Trade-in' if _interest(v) == 'trade-in' else 'To sell'}: {_describe(v)}"
+        for v in vehicles
+        if _interest(v) in _NOT_WANTED
     ]
-    return {
+    note = {}
+    if received is None:
+        received = arrived
+        note = {REQUESTDATE_NOTE: (sent or "")[:100]}
+    return note | {
         "source_id": _lead_id(prospect),
         "modified_at": format_time(received),
         "source": _source(prospect),
@@ -106,16 +146,36 @@ def _lead(prospect: Element) -> dict:
     }
 
 
-def _request_time(value: str | None) -> dt.datetime:
-    if not value:
-        raise ValueError("prospect has no <requestdate>")
+def request_time(value: str | None, timezone: str | None = None) -> dt.datetime | None:
+    """A request date as UTC, read as leniently as senders write it; None when it cannot be used.
+
+    Without an offset it is the rooftop's local time (unusable when the rooftop is not known);
+    a time outside 1980–2099 is a wrong clock, not a lead's time.
+    """
+    from zoneinfo import ZoneInfo
+
+    found = _LOOSE_TIME.fullmatch(value.strip()) if value else None
+    if found is None:
+        return None
+    year, month, day, hour, minute, second, offset = found.groups()
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"requestdate {value!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"requestdate {value!r} has no UTC offset")
-    return moment.astimezone(dt.UTC)
+        moment = dt.datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+        if offset and offset.upper() != "Z":
+            digits = offset[1:].replace(":", "")
+            delta = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+            moment = moment.replace(tzinfo=dt.timezone(delta if offset[0] == "+" else -delta))
+        elif offset:
+            moment = moment.replace(tzinfo=dt.UTC)
+        elif timezone:
+            moment = moment.replace(tzinfo=ZoneInfo(timezone))
+        else:
+            return None
+        moment = moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+    return moment if EARLIEST_TIME <= moment < LATEST_TIME else None
 
 
 def _lead_id(prospect: Element) -> str:
@@ -136,7 +196,9 @@ def _names(contact: Element | None) -> tuple[str | None, str | None]:
     for name in contact.findall("name"):
         value = _text(name)
         if value:
-            parts.setdefault((name.get("part") or name.get("type") or "full").lower(), value)
+            part = (name.get("part") or name.get("type") or "full").strip().lower()
+            part = "first" if part in _FIRST_PARTS else "last" if part in _LAST_PARTS else part
+            parts.setdefault(part, value)
     if "first" in parts or "last" in parts:
         return parts.get("first"), parts.get("last")
     full = parts.get("full") or parts.get("individual")

@@ -52,6 +52,8 @@ class Dealership:
     dms: DmsConfig
     webhook_secret_env: str | None = None  # signs the events this rooftop posts to us
     crm_webhook_url: str | None = None  # where scored leads are posted, signed with the same secret
+    # Accept the older `sha256=` signature (no rooftop in the signed string) from existing senders.
+    webhook_legacy_signature: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -112,7 +114,12 @@ def parse_fleet(data: object, base_dir: Path | None = None) -> Fleet:
             raise FleetError(
                 f"{where}: write secrets as *_env names of environment variables, never as values"
             )
-        unknown = set(item) - {"id", "name", "timezone", "dms", "webhook_secret_env", "crm_webhook_url"}
+        unknown = set(item) - {
+            "id", "name", "timezone", "dms", "webhook_secret_env", "crm_webhook_url", "webhook_legacy_signature",
+        }  # fmt: skip
+        legacy = item.get("webhook_legacy_signature", False)
+        if not isinstance(legacy, bool):
+            raise FleetError(f"{where}: webhook_legacy_signature must be true or false")
         if unknown:
             raise FleetError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         values = {key: str(value) for key, value in dms.items()}
@@ -126,6 +133,7 @@ def parse_fleet(data: object, base_dir: Path | None = None) -> Fleet:
                 dms=DmsConfig(**values),
                 webhook_secret_env=_optional(item.get("webhook_secret_env")),
                 crm_webhook_url=_optional(item.get("crm_webhook_url")),
+                webhook_legacy_signature=legacy,
             )
         )
     return Fleet(tuple(dealerships))
@@ -155,3 +163,40 @@ def load_fleet(path: Path) -> Fleet:
         return parse_fleet(data, base_dir=path.parent)
     except FleetError as exc:
         raise FleetError(f"{path}: {exc}") from None
+
+
+class LiveFleet:
+    """The fleet file as long-running services see it: read again whenever the file changes.
+
+    A rooftop added to the file is served at its next request, with no restart. A file that
+    stops being valid leaves the last good fleet in force (and says why in `error`).
+    """
+
+    def __init__(self, path: Path | None, fleet: Fleet | None = None):
+        self.path = path
+        self._fleet = fleet if fleet is not None else load_fleet(path)
+        self._stamp = self._stat()
+        self.error: str | None = None
+
+    @classmethod
+    def fixed(cls, fleet: Fleet) -> LiveFleet:
+        return cls(None, fleet)
+
+    def _stat(self) -> tuple | None:
+        if self.path is None:
+            return None
+        try:
+            st = self.path.stat()  # follows a ConfigMap's swapped symlink to the new file
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def current(self) -> Fleet:
+        stamp = self._stat()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._fleet, self.error = load_fleet(self.path), None
+            except FleetError as exc:
+                self.error = str(exc)
+        return self._fleet

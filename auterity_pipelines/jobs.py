@@ -104,7 +104,8 @@ identity_job = dg.define_asset_job(
 class DroppedFileConfig(dg.Config):
     dealership_id: str
     path: str
-    sha256: str
+    stamp: str  # what the sensor saw (inode, size, mtime); the file is read only if it is still that
+    refusal: str | None = None  # why the sensor judged it unreadable
 
 
 @dg.op(
@@ -113,19 +114,34 @@ class DroppedFileConfig(dg.Config):
 def take_dropped_file(
     context: dg.OpExecutionContext, config: DroppedFileConfig, warehouse: Warehouse
 ) -> None:
+    import os
     from pathlib import Path
 
     from auterity_pipelines.adf import AdfError, parse_adf
-    from auterity_pipelines.drops import FAILED, PROCESSED, set_aside
+    from auterity_pipelines.drops import FAILED, PROCESSED, DropChanged, DropRefused, read_drop, set_aside
     from resources.events.inbox import lead_events, quarantine, store
 
     path = Path(config.path)
-    if not path.exists():  # moved by an earlier attempt of this run
+    if not os.path.lexists(path):  # moved by an earlier attempt of this run
         context.log.info(f"{path} was already taken")
         return
-    body = path.read_bytes()
     try:
-        result = parse_adf(body)
+        if config.refusal:
+            raise DropRefused(config.refusal)
+        body = read_drop(path, config.stamp)
+    except DropChanged as exc:
+        context.log.info(str(exc))  # a new stamp makes a new run once it settles
+        return
+    except DropRefused as exc:
+        # Kept with its reason, and nothing of it read: the record is the name, not the content.
+        quarantine(
+            warehouse, config.dealership_id, "file", f"{path.name} ({config.stamp})", f"refused: {exc}"
+        )
+        context.log.warning(f"{path}: refused: {exc}")
+        set_aside(path, FAILED, f"refused: {exc}")
+        return
+    try:
+        result = parse_adf(body, _timezone_of(config.dealership_id))
     except AdfError as exc:
         quarantine(warehouse, config.dealership_id, "file", body, f"ADF: {exc}")
         context.log.warning(f"{path}: {exc}")
@@ -140,6 +156,17 @@ def take_dropped_file(
     context.log.info(
         f"{path}: {sum(s.created for s in stored)} new lead events, {len(result.rejected)} rejected"
     )
+
+
+def _timezone_of(dealership_id: str) -> str | None:
+    """The rooftop's time zone, which places a request date written without an offset."""
+    from auterity_pipelines.fleet import FleetError, load_fleet
+    from auterity_pipelines.settings import fleet_path
+
+    try:
+        return load_fleet(fleet_path()).get(dealership_id).timezone
+    except FleetError:
+        return None
 
 
 @dg.job(description="Take one dropped lead file into the events inbox.")

@@ -64,6 +64,12 @@ def columns(entity: str) -> tuple[str, ...]:
     return KEY_COLUMNS + ENTITY_COLUMNS[entity]
 
 
+# Times from outside are believed only within these years: anything else is a wrong clock or
+# a hostile value (year 1 with a positive offset cannot even be moved to UTC).
+EARLIEST_TIME = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 def format_time(moment: dt.datetime) -> str:
     """UTC, whole seconds, `Z`: the one textual form of a time in records."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -41,8 +41,25 @@ def project_file(name: str) -> Path | None:
     return None
 
 
+def demo_fleet_in_use() -> bool:
+    return fleet_path() == DEMO_FLEET.resolve()
+
+
 def named_secret(name: str) -> str | None:
-    """The secret in environment variable `name`; the simulator's public demo values stand in for AUTERITY_DEMO_*."""
+    """The secret in environment variable `name`.
+
+    The simulator's public demo values stand in for unset AUTERITY_DEMO_* variables only while
+    the fleet is the bundled demo fleet: a copy of it in production must set every secret, or a
+    value printed in the source would sign its webhooks.
+    """
     from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
 
-    return os.environ.get(name) or DEMO_CREDENTIALS.get(name)
+    value = os.environ.get(name)
+    if value:
+        return value
+    return DEMO_CREDENTIALS.get(name) if demo_fleet_in_use() else None
+
+
+def unset_secrets(names: list[str | None]) -> list[str]:
+    """The named variables that hold no secret (what a service names at start-up)."""
+    return sorted({n for n in names if n and not named_secret(n)})

@@ -129,7 +129,7 @@ class Platform:
             answer = httpx.post(
                 f"http://127.0.0.1:{self.events_port}/v1/dealerships/{rooftop}/leads",
                 content=body,
-                headers={**headers(SECRET, body), "Content-Type": "application/xml"},
+                headers={**headers(SECRET, body, rooftop), "Content-Type": "application/xml"},
                 timeout=10,
             )
         except httpx.TransportError:

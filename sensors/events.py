@@ -109,8 +109,14 @@ def inbox_events(
             # The fleet sensor adds the partition shortly; stop here rather than skip past it.
             context.log.info(f"{event['event_id']}: {event['dealership_id']} is not a partition yet; waiting")
             break
-        dealership = fleet.get(event["dealership_id"])
-        request = run_request(event, dealership)
+        try:
+            request = run_request(event, fleet.get(event["dealership_id"]))
+        except Exception as exc:  # one bad row is marked and passed over; the rest still get runs
+            reason = f"not routed: {type(exc).__name__}: {exc}"[:500]
+            context.log.warning(f"{event['event_id']}: {reason}")
+            mark(warehouse, [event["event_id"]], "failed", reason)
+            seen.append(event["seq"])
+            continue
         if _intake_in_flight(context.instance, request, busy):
             # Its day's next run will take this lead: not seen yet, so the next tick looks again.
             continue
@@ -170,8 +176,10 @@ def retries(warehouse: Warehouse, fleet, known: set[str]) -> list[dg.RunRequest]
     requests = []
     for event in stalled(warehouse, (moment - GIVE_UP_AFTER, moment - RETRY_AFTER), PAGE):
         if event["dealership_id"] in known and event["dealership_id"] in fleet.ids:
-            dealership = fleet.get(event["dealership_id"])
-            request = run_request(event, dealership)
+            try:
+                request = run_request(event, fleet.get(event["dealership_id"]))
+            except Exception:  # inbox_events marked it failed when it first saw it
+                continue
             requests.append(request.with_replaced_attrs(run_key=f"retry:{period}:{event['event_id']}"))
     return requests
 
@@ -217,7 +225,8 @@ def dms_events_done(context: dg.RunStatusSensorContext, warehouse: Warehouse) ->
     job=file_drop_job,
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Each ADF file dropped under <drop root>/<dealership>/leads/ is taken once, keyed by path and content.",
+    description="Each ADF file dropped under <drop root>/<dealership>/leads/ is taken once it stops changing, "
+    "keyed by path, inode, size and time; links and oversized files are set aside unread.",
 )
 def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     fleet = _fleet()
@@ -237,7 +246,8 @@ def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
                             "config": {
                                 "dealership_id": f.dealership_id,
                                 "path": str(f.path),
-                                "sha256": f.sha256,
+                                "stamp": f.stamp,
+                                "refusal": f.refusal,
                             }
                         }
                     }

@@ -12,9 +12,15 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, make_url, text
 
+from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
 from auterity_pipelines.simulator.data import SimulatorSettings
 from auterity_pipelines.simulator.server import Faults, Simulator, serve_in_thread
 from resources.warehouse import Warehouse
+
+# Test fleets name the demo's variables; away from the bundled demo fleet nothing stands in for
+# an unset one (settings.named_secret), so the tests set them, as a deployment sets its own.
+for _name, _value in DEMO_CREDENTIALS.items():
+    os.environ.setdefault(_name, _value)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 POSTGRES_ADMIN_URL = os.environ.get(

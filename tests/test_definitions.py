@@ -150,3 +150,59 @@ def test_services_starting_together_upgrade_the_warehouse_once_without_failing(b
     ]
     errors = [p.communicate(timeout=120)[1] for p in racers]
     assert [p.returncode for p in racers] == [0, 0, 0, 0], errors
+
+
+def _defined_in_project():
+    """Every schedule, sensor, job, asset and asset check a project module defines at its top level."""
+    import importlib
+    import pkgutil
+
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+    kinds = (
+        dg.ScheduleDefinition,
+        dg.SensorDefinition,
+        dg.JobDefinition,
+        UnresolvedAssetJobDefinition,
+        dg.AssetsDefinition,
+        dg.AssetChecksDefinition,
+    )
+    found = {}
+    for package in ("assets", "sensors", "auterity_pipelines", "resources"):
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+            if ".migrations" in info.name or ".cli" in info.name:
+                continue
+            module = importlib.import_module(info.name)
+            for name, value in vars(module).items():
+                values = value if type(value) in (list, tuple) else [value]
+                for item in values:
+                    if isinstance(item, kinds) and not name.startswith("_"):
+                        found[f"{info.name}.{name}"] = item
+    return found
+
+
+def test_everything_the_project_defines_is_in_the_code_location():
+    """A sensor, schedule, job or asset written but never put in definitions.py never runs (it happened twice)."""
+    graph = defs.resolve_asset_graph()
+    asset_keys, check_keys = set(graph.get_all_asset_keys()), set(graph.asset_check_keys)
+    repository = defs.get_repository_def()
+    schedules = {s.name for s in repository.schedule_defs}
+    sensors = {s.name for s in repository.sensor_defs}
+    jobs = {j.name for j in defs.resolve_all_job_defs()}
+    missing = []
+    for where, item in _defined_in_project().items():
+        if isinstance(item, dg.ScheduleDefinition):
+            ok = item.name in schedules
+        elif isinstance(item, dg.SensorDefinition):
+            ok = item.name in sensors
+        elif isinstance(item, dg.AssetChecksDefinition):
+            ok = set(item.check_keys) <= check_keys
+        elif isinstance(item, dg.AssetsDefinition):
+            ok = set(item.keys) <= asset_keys
+        else:
+            ok = item.name in jobs
+        if not ok:
+            missing.append(where)
+    assert missing == []
+    assert len(_defined_in_project()) > 30  # the walk found the project, not nothing

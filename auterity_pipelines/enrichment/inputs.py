@@ -29,7 +29,8 @@ def lead_input(lead: dict) -> tuple[str, dict, tuple[str, ...]]:
 
 
 def line_input(line: dict, order: dict | None) -> tuple[str, dict, tuple[str, ...]]:
-    """(record key, task input, names) of a `repair_order_lines` row, with its order's vehicle age."""
+    """(record key, task input, names to redact) of a `repair_order_lines` row, with its order's vehicle
+    age and its customer's name (`first_name`, `last_name` of the order's customer, where known)."""
     age = None
     if order and order.get("vin") and order.get("opened_at"):
         year = vins.decode(order["vin"]).model_year
@@ -42,7 +43,8 @@ def line_input(line: dict, order: dict | None) -> tuple[str, dict, tuple[str, ..
         "labor_hours": float(line["labor_hours"]) if line.get("labor_hours") is not None else None,
         "vehicle_age_years": age,
     }
-    return f"{line['ro_number']}#{line['line_number']}", record, ()
+    names = (order.get("first_name"), order.get("last_name")) if order else ()
+    return f"{line['ro_number']}#{line['line_number']}", record, names
 
 
 def lead_columns(answer: dict | None) -> dict:

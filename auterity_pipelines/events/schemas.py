@@ -6,11 +6,37 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
+
+from auterity_pipelines.records import EARLIEST_TIME as EARLIEST
+from auterity_pipelines.records import LATEST_TIME as LATEST
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Vin = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=11, max_length=17)]
 LEAD_RECEIVED = "lead.received"
+
+
+def _sane(moment: dt.datetime) -> dt.datetime:
+    # Year 1 with a positive offset is before datetime's range once moved to UTC: the sensor
+    # that turns it into a day would fail on it, so it never gets in.
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{moment.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return moment
+
+
+Time = Annotated[AwareDatetime, AfterValidator(_sane)]
 
 
 class _Data(BaseModel):
@@ -19,7 +45,7 @@ class _Data(BaseModel):
 
 class RepairOrderClosed(_Data):
     ro_number: Id
-    closed_at: AwareDatetime
+    closed_at: Time
     customer_id: Id | None = None
     vin: Vin | None = None
     total_amount: Decimal | None = Field(default=None, ge=0)
@@ -27,7 +53,7 @@ class RepairOrderClosed(_Data):
 
 class DealFunded(_Data):
     deal_id: Id
-    funded_at: AwareDatetime
+    funded_at: Time
     customer_id: Id | None = None
     vin: Vin | None = None
     sale_price: Decimal | None = Field(default=None, ge=0)
@@ -35,7 +61,7 @@ class DealFunded(_Data):
 
 class VehicleReceived(_Data):
     vin: Vin
-    received_at: AwareDatetime
+    received_at: Time
     stock_number: Id | None = None
     make: str | None = None
     model: str | None = None
@@ -44,7 +70,7 @@ class VehicleReceived(_Data):
 
 class AppointmentCreated(_Data):
     appointment_id: Id
-    scheduled_at: AwareDatetime
+    scheduled_at: Time
     customer_id: Id | None = None
     vin: Vin | None = None
     service_type: str | None = None
@@ -53,7 +79,7 @@ class AppointmentCreated(_Data):
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Id  # the sender's event id: a redelivery carries the same one
-    occurred_at: AwareDatetime
+    occurred_at: Time
 
 
 class RoClosedEvent(_Envelope):

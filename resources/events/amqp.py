@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from auterity_pipelines.adf import AdfError, parse_adf
 from auterity_pipelines.events.schemas import parse_event, validation_reason
-from auterity_pipelines.fleet import Fleet
+from auterity_pipelines.fleet import Fleet, FleetError, LiveFleet
 from resources.events.inbox import Incoming, Stored, dms_event, lead_events, quarantine, store
 from resources.warehouse import Warehouse
 
@@ -38,11 +38,13 @@ def incoming(
 ) -> tuple[str, list[Incoming]]:
     """(dealership, events) from one message; ValueError saying why it cannot be read."""
     dealership_id = routing_key.split(".", 1)[0]
-    if dealership_id not in fleet.ids:
-        raise ValueError(f"routing key {routing_key!r} names no dealership of the fleet")
+    try:
+        timezone = fleet.get(dealership_id).timezone
+    except FleetError:
+        raise ValueError(f"routing key {routing_key!r} names no dealership of the fleet") from None
     if (content_type or "").endswith("xml"):
         try:
-            result = parse_adf(body)
+            result = parse_adf(body, timezone)
         except AdfError as exc:
             raise ValueError(f"ADF: {exc}") from None
         if not result.leads:
@@ -57,7 +59,7 @@ def incoming(
 
 def consume(
     url: str,
-    fleet: Fleet,
+    fleet: Fleet | LiveFleet,
     warehouse: Warehouse,
     queue: str = QUEUE,
     on_stored: Callable[[list[Stored]], None] | None = None,
@@ -66,6 +68,7 @@ def consume(
     """Move messages into the inbox until stopped (or `stop_after` messages); returns how many were handled."""
     import pika
 
+    fleets = fleet if isinstance(fleet, LiveFleet) else LiveFleet.fixed(fleet)
     connection = pika.BlockingConnection(pika.URLParameters(url))
     channel = connection.channel()
     declare(channel, queue)
@@ -78,11 +81,14 @@ def consume(
                     break
                 continue
             try:
-                dealership_id, events = incoming(fleet, method.routing_key, properties.content_type, body)
-            except ValueError as exc:
+                dealership_id, events = incoming(
+                    fleets.current(), method.routing_key, properties.content_type, body
+                )
+            except Exception as exc:  # one unreadable message is kept and passed over, never a stop
+                why = str(exc) if isinstance(exc, ValueError) else f"could not be read ({type(exc).__name__})"
                 owner = method.routing_key.split(".", 1)[0]
-                quarantine(warehouse, owner, "amqp", body, str(exc))
-                log.warning("quarantined a message on %s: %s", method.routing_key, exc)
+                quarantine(warehouse, owner, "amqp", body, why)
+                log.warning("quarantined a message on %s: %s", method.routing_key, why)
             else:
                 stored = store(warehouse, dealership_id, events, "amqp")  # commits before the ack
                 if on_stored:

@@ -71,7 +71,7 @@ def deliver_scored_leads(
             response = httpx.post(
                 dealership.crm_webhook_url,
                 content=body,
-                headers={**headers(secret, body), "Content-Type": "application/json"},
+                headers={**headers(secret, body, dealership.id), "Content-Type": "application/json"},
                 timeout=10,
             )
             response.raise_for_status()

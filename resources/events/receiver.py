@@ -8,6 +8,9 @@ quarantine).
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,13 +19,14 @@ from starlette.routing import Route
 
 from auterity_pipelines.adf import AdfError, parse_adf
 from auterity_pipelines.events.schemas import parse_event, validation_reason
-from auterity_pipelines.events.signing import SignatureError, verify
-from auterity_pipelines.fleet import Fleet, FleetError
+from auterity_pipelines.events.signing import SignatureError, Verifier
+from auterity_pipelines.fleet import Dealership, Fleet, FleetError, LiveFleet
 from auterity_pipelines.settings import named_secret
 from resources.events.inbox import dms_event, lead_events, quarantine, store
 from resources.warehouse import Warehouse
 
 MAX_BODY_BYTES = 1_000_000
+log = logging.getLogger(__name__)
 
 
 class _Refused(Exception):
@@ -32,55 +36,74 @@ class _Refused(Exception):
 
 
 class Receiver:
-    def __init__(self, fleet: Fleet, warehouse: Warehouse, max_body: int = MAX_BODY_BYTES):
-        self.fleet = fleet
+    def __init__(self, fleet: Fleet | LiveFleet, warehouse: Warehouse, max_body: int = MAX_BODY_BYTES):
+        self.fleet = fleet if isinstance(fleet, LiveFleet) else LiveFleet.fixed(fleet)
         self.warehouse = warehouse
         self.max_body = max_body
         self.accepted = 0
 
-    async def _authentic_body(self, request: Request, kinds: tuple[str, ...]) -> tuple[str, bytes]:
+    async def _authentic_body(self, request: Request, kinds: tuple[str, ...]) -> tuple[Dealership, bytes]:
+        """The rooftop and the body, refused on its headers alone before any of the body is read."""
         dealership_id = request.path_params["dealership_id"]
         try:
-            dealership = self.fleet.get(dealership_id)
+            dealership = self.fleet.current().get(dealership_id)
         except (FleetError, KeyError):
             raise _Refused(404, f"unknown dealership {dealership_id!r}") from None
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise _Refused(413, f"body of {declared} bytes; the limit is {self.max_body}")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body:
-                raise _Refused(413, f"body over the {self.max_body}-byte limit")
         secret = named_secret(dealership.webhook_secret_env) if dealership.webhook_secret_env else None
         if not secret:
             raise _Refused(401, f"{dealership_id} has no webhook secret configured (webhook_secret_env)")
         try:
-            verify(
+            verifier = Verifier.from_headers(
                 secret,
+                dealership_id,
                 request.headers.get("x-auterity-timestamp"),
                 request.headers.get("x-auterity-signature"),
-                body,
+                allow_legacy=dealership.webhook_legacy_signature,
             )
         except SignatureError as exc:
             raise _Refused(401, str(exc)) from None
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in kinds:
             raise _Refused(415, f"content type {kind or 'none'!r}; expected {' or '.join(kinds)}")
-        return dealership_id, body
+        digests, chunks, size = verifier.digests(), [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise _Refused(413, f"body over the {self.max_body}-byte limit")
+            for digest in digests.values():
+                digest.update(chunk)
+            chunks.append(chunk)
+        try:
+            verifier.check(digests)
+        except SignatureError as exc:
+            raise _Refused(401, str(exc)) from None
+        return dealership, b"".join(chunks)
+
+    async def _read(self, dealership: Dealership, body: bytes, parse, known: tuple[type[Exception], ...]):
+        """What `parse` makes of an authentic body; a body it cannot read is quarantined and refused (400)."""
+        try:
+            return parse(body)
+        except known as exc:
+            why = describe(exc)
+        except Exception as exc:  # a reader's fault must not become a 500 that the sender retries forever
+            log.exception("%s: a body could not be read", dealership.id)
+            why = f"could not be read ({type(exc).__name__})"
+        await run_in_threadpool(quarantine, self.warehouse, dealership.id, "webhook", body, why)
+        raise _Refused(400, why)
 
     async def leads(self, request: Request) -> JSONResponse:
+        arrived = dt.datetime.now(dt.UTC)
         try:
-            dealership_id, body = await self._authentic_body(request, ("application/xml", "text/xml"))
-            try:
-                result = parse_adf(body)
-            except AdfError as exc:
-                await run_in_threadpool(
-                    quarantine, self.warehouse, dealership_id, "webhook", body, f"ADF: {exc}"
-                )
-                raise _Refused(400, f"ADF document cannot be read: {exc}") from None
+            dealership, body = await self._authentic_body(request, ("application/xml", "text/xml"))
+            result = await self._read(
+                dealership, body, lambda b: parse_adf(b, dealership.timezone, arrived), (AdfError,)
+            )
         except _Refused as refused:
             return _refusal(refused)
+        dealership_id = dealership.id
         events = lead_events(result.leads)
         stored = await run_in_threadpool(store, self.warehouse, dealership_id, events, "webhook")
         for number, reason in result.rejected:
@@ -104,17 +127,12 @@ class Receiver:
         from pydantic import ValidationError
 
         try:
-            dealership_id, body = await self._authentic_body(request, ("application/json",))
-            try:
-                event = parse_event(body)
-            except ValidationError as exc:
-                why = validation_reason(exc)
-                await run_in_threadpool(quarantine, self.warehouse, dealership_id, "webhook", body, why)
-                raise _Refused(400, why) from None
+            dealership, body = await self._authentic_body(request, ("application/json",))
+            event = await self._read(dealership, body, parse_event, (ValidationError,))
         except _Refused as refused:
             return _refusal(refused)
         (stored,) = await run_in_threadpool(
-            store, self.warehouse, dealership_id, [dms_event(event)], "webhook"
+            store, self.warehouse, dealership.id, [dms_event(event)], "webhook"
         )
         self.accepted += stored.created
         return JSONResponse({"event_id": stored.event_id, "duplicate": not stored.created}, status_code=202)
@@ -127,6 +145,15 @@ class Receiver:
                 Route("/health", lambda request: JSONResponse({"ok": True})),
             ]
         )
+
+
+def describe(exc: Exception) -> str:
+    """Why a body was refused, in one line."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return validation_reason(exc)
+    return f"ADF: {exc}" if isinstance(exc, AdfError) else str(exc)
 
 
 def _refusal(refused: _Refused) -> JSONResponse:

@@ -113,7 +113,7 @@ def test_leads_and_dms_events_start_their_runs_through_the_daemon(tmp_path, corp
             answer = httpx.post(
                 f"http://127.0.0.1:{events_port}/v1/dealerships/lakeside-honda/leads",
                 content=body,
-                headers={**headers(SECRET, body), "Content-Type": "application/xml"},
+                headers={**headers(SECRET, body, "lakeside-honda"), "Content-Type": "application/xml"},
                 timeout=10,
             )
             assert answer.status_code == 202, answer.text

@@ -52,7 +52,7 @@ def receiver(fleet, warehouse):
 
 
 def post(url, path, body: bytes, content_type="application/xml", secret=SECRET, now=None, **extra):
-    sent = {**headers(secret, body, now), "Content-Type": content_type, **extra}
+    sent = {**headers(secret, body, ROOFTOP, now), "Content-Type": content_type, **extra}
     return httpx.post(f"{url}/v1/dealerships/{ROOFTOP}/{path}", content=body, headers=sent, timeout=10)
 
 
@@ -109,7 +109,9 @@ def test_deliveries_that_are_not_authentic_are_refused(receiver, warehouse, chan
 def test_unknown_rooftops_and_oversized_bodies_are_refused(receiver, warehouse):
     body = b"<adf/>"
     unknown = httpx.post(
-        f"{receiver}/v1/dealerships/nowhere-motors/leads", content=body, headers=headers(SECRET, body)
+        f"{receiver}/v1/dealerships/nowhere-motors/leads",
+        content=body,
+        headers=headers(SECRET, body, "nowhere-motors"),
     )
     assert unknown.status_code == 404
     big = b"<adf>" + b" " * 20_000 + b"</adf>"

@@ -54,6 +54,7 @@ class Crm:
             request.headers.get("x-auterity-timestamp"),
             request.headers.get("x-auterity-signature"),
             body,
+            ROOFTOP,
         )
         self.received.append(json.loads(body))
         return JSONResponse({"ok": True})
@@ -192,6 +193,7 @@ def test_dropped_lead_files_are_taken_once_and_set_aside_with_their_outcome(
         (corpus / "adf" / "Aayush-Ratna-Sthapit_ADF-XML-Parser_lead1.xml").read_bytes()
     )
     (folder / "bad.xml").write_text("<lead>not adf</lead>")
+    settled(folder)
     result = lead_file_drops(dg.build_sensor_context(instance=instance))
     assert len(result.run_requests) == 2 and len({r.run_key for r in result.run_requests}) == 2
     for request in result.run_requests:
@@ -210,6 +212,15 @@ def test_dropped_lead_files_are_taken_once_and_set_aside_with_their_outcome(
             ("file", "lead.received")
         ]
     assert isinstance(lead_file_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+
+
+def settled(folder, seconds: float = 60) -> None:
+    """Age every file in `folder`: the drop sensor leaves files alone while they may be being written."""
+    import os
+
+    for path in folder.iterdir():
+        stamp = path.lstat().st_mtime - seconds
+        os.utime(path, (stamp, stamp), follow_symlinks=False)
 
 
 def test_a_dms_event_runs_its_own_day_unless_that_day_has_no_partition():

@@ -1,12 +1,13 @@
 """ADF parsing on the real-world documents in ../shared/corpus/adf and the spec's optional parts."""
 
+import datetime as dt
 import json
 import subprocess
 import sys
 
 import pytest
 
-from auterity_pipelines.adf import AdfError, parse_adf
+from auterity_pipelines.adf import REQUESTDATE_NOTE, AdfError, parse_adf
 
 DOC = """<?xml version="1.0"?>
 <?adf version="1.0"?>
@@ -35,6 +36,11 @@ DOC = """<?xml version="1.0"?>
   </prospect>
   <prospect>
     <customer><contact><name part="full">No Date</name></contact></customer>
+  </prospect>
+  <prospect>
+    <requestdate>2026-11-20T10:00:00Z</requestdate>
+    <vehicle><year>next year</year><make>Honda</make></vehicle>
+    <customer><contact><name part="full">Bad Year</name></contact></customer>
   </prospect>
 </adf>"""
 
@@ -71,14 +77,17 @@ def test_a_minimal_document_without_instruction_or_vendor_name(corpus):
 
 
 def test_several_prospects_trade_ins_and_phones():
-    result = parse_adf(DOC)
-    first, second = result.leads
+    arrived = dt.datetime(2026, 11, 20, 16, 1, 2, tzinfo=dt.UTC)
+    result = parse_adf(DOC, received_at=arrived)
+    first, second, undated, _ = result.leads
     assert first["source_id"] == "cars.com:A-100"
     assert (first["vehicle_model"], first["vehicle_vin"]) == ("CR-V", "5J6RS4H48SL000123")  # not the trade-in
     assert first["phone"] == "3125550199"
     assert first["comments"] == "Can I test drive Saturday?\nBlue if possible.\nTrade-in: 2015 Honda Civic"
     assert (second["first_name"], second["last_name"]) == ("Ann", "Lee")
-    assert result.rejected == [(3, "prospect has no <requestdate>")]
+    # No request date loses no lead: it keeps the time it reached us, and says so.
+    assert undated["received_at"] == "2026-11-20T16:01:02Z" and undated[REQUESTDATE_NOTE] == ""
+    assert result.rejected == []
 
 
 @pytest.mark.parametrize(
@@ -95,6 +104,7 @@ def test_several_prospects_trade_ins_and_phones():
         ("<adf><prospect>", "not well-formed XML"),
         ("<lead><prospect/></lead>", "root element is <lead>"),
         ("<adf></adf>", "holds no <prospect>"),
+        ("<adf>" + "<prospect>" * 3000 + "</prospect>" * 3000 + "</adf>", "nested more than 32 deep"),
     ],
 )
 def test_documents_that_cannot_be_read_say_why(document, reason):
@@ -118,8 +128,45 @@ def test_adf_parse_prints_contract_rows_and_fails_on_a_bad_prospect(tmp_path, co
                         "phone", "vehicle_year", "vehicle_make", "vehicle_model", "vehicle_vin", "comments"}  # fmt: skip
     (tmp_path / "mixed.xml").write_text(DOC)
     mixed = run(tmp_path / "mixed.xml")
-    assert mixed.returncode == 1 and len(json.loads(mixed.stdout)) == 2
-    assert "prospect 3: prospect has no <requestdate>" in mixed.stderr
+    assert mixed.returncode == 1 and len(json.loads(mixed.stdout)) == 3
+    assert "prospect 4: vehicle_year" in mixed.stderr
     (tmp_path / "bad.xml").write_text("<lead/>")
     bad = run(tmp_path / "bad.xml")
     assert bad.returncode == 2 and "root element is <lead>" in bad.stderr
+    (tmp_path / "deep.xml").write_text("<adf>" + "<a>" * 3000 + "</a>" * 3000 + "</adf>")  # 21 kB
+    deep = run(tmp_path / "deep.xml")
+    assert deep.returncode == 2 and deep.stderr.strip().count("\n") == 0, deep.stderr
+    assert "nested more than" in deep.stderr
+
+
+def test_real_world_sloppiness_loses_no_lead_and_no_vehicle():
+    document = """<adf>
+  <prospect><requestdate>2026-11-23T10:00:00-06:00</requestdate>
+    <vehicle interest="buy"><make>Honda</make><model>Pilot</model></vehicle>
+    <customer><contact><name part="first">Ann</name><name part="surname">Lee</name></contact></customer>
+  </prospect>
+  <prospect><requestdate>2026-11-23T8:47:50</requestdate>
+    <vehicle interest="test-drive"><year>2025</year><make>Kia</make><model>EV9</model></vehicle>
+    <vehicle interest="sell"><year>2012</year><make>Ford</make><model>Focus</model></vehicle>
+    <customer><contact><name part="given">Raj</name><name part="family">Patel</name></contact></customer>
+  </prospect>
+  <prospect><requestdate>yesterday around 3</requestdate>
+    <customer><contact><name part="full">Jo March</name></contact></customer>
+  </prospect>
+  <prospect><requestdate>0001-01-01T00:00:00+12:00</requestdate>
+    <customer><contact><name part="full">Old Clock</name></contact></customer>
+  </prospect>
+</adf>"""
+    arrived = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+    first, test_drive, vague, ancient = parse_adf(document, "America/Chicago", arrived).leads
+    assert (first["first_name"], first["last_name"]) == ("Ann", "Lee")
+    assert (test_drive["vehicle_make"], test_drive["vehicle_model"]) == ("Kia", "EV9")
+    assert test_drive["comments"] == "To sell: 2012 Ford Focus"
+    assert (test_drive["first_name"], test_drive["last_name"]) == ("Raj", "Patel")
+    # One-digit hour, no offset: the rooftop's local time (CST is UTC-6).
+    assert test_drive["received_at"] == "2026-11-23T14:47:50Z" and REQUESTDATE_NOTE not in test_drive
+    for lead, sent in ((vague, "yesterday around 3"), (ancient, "0001-01-01T00:00:00+12:00")):
+        assert lead["received_at"] == "2026-11-23T15:00:00Z" and lead[REQUESTDATE_NOTE] == sent
+    # Without the rooftop's zone, a time with no offset cannot be placed: the receipt time stands in.
+    (alone,) = parse_adf(document.replace("<prospect>", "<x>", 0)).leads[1:2]
+    assert alone[REQUESTDATE_NOTE] == "2026-11-23T8:47:50"

@@ -10,7 +10,8 @@ from resources.ai.router import redact_record
 def test_each_kind_of_personal_detail_becomes_its_placeholder():
     text = (
         "Hi, this is Mary Smith. Email mary.smith12@gmail.com or call (312) 555-0199, cell 312.555.0100. "
-        "VIN 1HGCM82633A004352. I live at 1234 N Lake Shore Dr, Apt 5. My name is Carlos Ramirez."
+        "VIN 1HGCM82633A004352. I live at 1234 N Lake Shore Dr, Apt 5. My name is Carlos Ramirez. "
+        "The loaner was 5YJ3E1EAXOF1QZ0I8, my wife's car 2t1bu4eeq9c123456."
     )
     redacted = Redactor(["Mary", "Smith"])(text)
     for secret in (
@@ -23,9 +24,11 @@ def test_each_kind_of_personal_detail_becomes_its_placeholder():
         "Lake Shore",
         "Carlos",
         "Ramirez",
+        "5YJ3E1EAXOF1QZ0I8",  # I, O and Q: not a valid VIN, still one car (the simulator writes these)
+        "2t1bu4eeq9c123456",
     ):
         assert secret not in redacted, secret
-    for placeholder in ("[NAME_1]", "[EMAIL_1]", "[PHONE_1]", "[PHONE_2]", "[VIN_1]", "[ADDRESS_1]"):
+    for placeholder in ("[NAME_1]", "[EMAIL_1]", "[PHONE_1]", "[PHONE_2]", "[VIN_3]", "[ADDRESS_1]"):
         assert placeholder in redacted, placeholder
 
 
@@ -50,3 +53,16 @@ def test_real_nhtsa_narratives_lose_their_phone_numbers_and_keep_their_words(cor
         assert not phone.search(redacted), redacted
         assert "[PHONE_" in redacted
         assert len(redacted.split()) >= len(narrative.split()) // 2
+
+
+def test_a_repair_order_line_loses_its_customers_name_before_it_leaves():
+    from auterity_pipelines.enrichment.inputs import line_input
+
+    line = {"ro_number": "R-1", "line_number": 1, "op_code": "BRK", "labor_hours": 1.0,
+            "complaint": "Beatrix Lindqvist states the brakes squeal; Ms. Lindqvist waited.",
+            "cause": "", "correction": ""}  # fmt: skip
+    order = {"vin": None, "opened_at": None, "first_name": "Beatrix", "last_name": "Lindqvist"}
+    _, record, names = line_input(line, order)
+    redacted = redact_record(record, names)
+    assert "Beatrix" not in redacted["complaint"] and "Lindqvist" not in redacted["complaint"]
+    assert redacted["complaint"].startswith("[NAME_")
