@@ -7,7 +7,7 @@ from auterity_pipelines.partitions import rooftop_days, split_key
 from auterity_pipelines.records import ENTITIES
 from resources.dms.extract import ExtractIncomplete
 from resources.dms.fleet import DmsFleet
-from resources.dms.http import DmsError
+from resources.dms.http import DmsConfigError, DmsError
 from resources.dms.window import Window
 from resources.warehouse import Warehouse
 
@@ -32,6 +32,14 @@ def pull(client, loader: RawLoader, window: Window, selected: set[str], log) -> 
             log.info(
                 f"{entity}: {loader.stats[entity].rows} rows, {loader.stats[entity].quarantined} quarantined"
             )
+
+
+def open_client(dms: DmsFleet, dealership, where: str):
+    """The rooftop's DMS client; a configuration no retry can fix (an unset secret) fails for good."""
+    try:
+        return dms.client(dealership)
+    except DmsConfigError as exc:
+        raise dg.Failure(f"{where}: {exc}", allow_retries=False) from exc
 
 
 @dg.multi_asset(
@@ -61,7 +69,7 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
     warehouse.register_fleet(fleet)
     window = Window.local_day(day, dealership.timezone)
     selected = {key.path[-1].removeprefix("raw_") for key in context.selected_asset_keys}
-    client = dms.client(dealership)
+    client = open_client(dms, dealership, f"{dealership_id} {day}")
     loader = RawLoader(
         warehouse, dealership_id, dealership.timezone, window, context.run.run_id, targets=selected
     )

@@ -8,7 +8,7 @@ enrichment and training honour a blocked history day too.
 import dagster as dg
 
 from assets.core import conform_day
-from assets.dms import DMS_RETRY, OWNERS, pull
+from assets.dms import DMS_RETRY, OWNERS, open_client, pull
 from assets.quality import PartitionRows, evaluate
 from assets.sync import RawLoader
 from auterity_pipelines.conform import CONFORMERS
@@ -45,7 +45,7 @@ def dms_history(
     warehouse.register_fleet(fleet)
     rows = raw = quarantined = failed_checks = 0
     missing = []
-    client = dms.client(dealership)
+    client = open_client(dms, dealership, f"{dealership_id} {context.partition_key}")
     try:
         for number, day in enumerate(days, 1):
             window = Window.local_day(day, dealership.timezone)

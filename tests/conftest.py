@@ -22,6 +22,14 @@ from resources.warehouse import Warehouse
 for _name, _value in DEMO_CREDENTIALS.items():
     os.environ.setdefault(_name, _value)
 
+
+def clean_environment(*prefixes: str) -> dict[str, str]:
+    """This process's environment without the variables a test's subprocess must not inherit, but with
+    the demo credentials the test fleets name."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("AUTERITY_", "DAGSTER_", *prefixes))}
+    return kept | DEMO_CREDENTIALS
+
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 POSTGRES_ADMIN_URL = os.environ.get(
     "AUTERITY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -61,7 +61,11 @@ def failure_reason(result) -> str:
         if data.user_failure_data is not None and data.user_failure_data.description:
             return data.user_failure_data.description
         if data.error is not None:
-            return data.error.message.strip().splitlines()[-1]
+            # A step that exhausted its RetryPolicy says "Exceeded max_retries"; the cause is inside.
+            error = data.error
+            while error.cause is not None:
+                error = error.cause
+            return error.message.strip().splitlines()[-1]
     return "the run failed; see it in the Dagster UI"
 
 

@@ -10,7 +10,7 @@ from auterity_pipelines.fleet import Dealership, Fleet, load_fleet
 from auterity_pipelines.settings import fleet_path, named_secret
 from resources.dms.extract import ExtractReader
 from resources.dms.fortellis import FortellisClient
-from resources.dms.http import DmsError, RestDmsClient
+from resources.dms.http import DmsConfigError, RestDmsClient
 from resources.dms.tekion import TekionClient
 
 DmsSource = RestDmsClient | ExtractReader
@@ -20,7 +20,9 @@ def read_secret(name: str) -> str:
     """A secret by the environment variable the fleet file names; read when a client is built."""
     value = named_secret(name)
     if not value:
-        raise DmsError(f"environment variable {name} is not set (the fleet file names it as a DMS secret)")
+        raise DmsConfigError(
+            f"environment variable {name} is not set (the fleet file names it as a DMS secret)"
+        )
     return value
 
 

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
+class DmsConfigError(RuntimeError):
+    """The DMS cannot be reached as configured (an unset secret): retrying changes nothing until a person acts."""
+
+
 class DmsError(RuntimeError):
     """A DMS request that failed for good; the message says which and why (never a secret)."""
 

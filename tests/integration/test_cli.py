@@ -1,7 +1,6 @@
 """`auterity sync` and `auterity warehouse`, as an operator runs them."""
 
 import datetime as dt
-import os
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ import pytest
 
 from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
 from auterity_pipelines.simulator.extract import write_extract
-from tests.conftest import NOW, start_simulator, write_fleet
+from tests.conftest import NOW, clean_environment, start_simulator, write_fleet
 
 DAY = "2026-11-17"
 
@@ -22,7 +21,7 @@ def auterity(env: dict, *args: str, timeout: float = 300) -> subprocess.Complete
 
 @pytest.fixture
 def environment(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTERITY_", "DAGSTER_"))}
+    env = clean_environment()
     env.update(AUTERITY_HOME=str(tmp_path / "home"), AUTERITY_FLEET=str(tmp_path / "fleet.yaml"))
     return env
 
@@ -95,3 +94,31 @@ def test_a_server_warehouse_must_be_upgraded_on_purpose(tmp_path, environment, p
 
     assert upgraded.returncode == 0 and f"empty -> {head_revision()}" in upgraded.stdout
     assert auterity(environment, "warehouse", "status").returncode == 0
+
+
+def test_a_failure_no_retry_can_fix_fails_once_and_the_cli_says_its_cause(tmp_path, environment):
+    """An unset secret is not retried three times to print `Exceeded max_retries`; it fails once, saying why."""
+    write_fleet(tmp_path / "fleet.yaml", "http://127.0.0.1:9")
+    fleet = (tmp_path / "fleet.yaml").read_text()
+    (tmp_path / "fleet.yaml").write_text(fleet.replace("AUTERITY_DEMO_FORTELLIS_CLIENT_ID", "NOPE_ID"))
+    environment.pop("NOPE_ID", None)
+    result = auterity(environment, "sync", "--dealership", "lakeside-honda", "--date", DAY)
+    assert result.returncode == 1
+    assert "environment variable NOPE_ID is not set" in result.stderr, result.stderr
+    with dg.DagsterInstance.from_config(str(tmp_path / "home" / "dagster")) as instance:
+        (run,) = instance.get_runs()
+        kinds = [e.dagster_event.event_type_value for e in instance.all_logs(run.run_id) if e.dagster_event]
+    assert kinds.count("STEP_FAILURE") == 1 and "STEP_UP_FOR_RETRY" not in kinds
+
+
+def test_the_cli_names_the_innermost_cause_of_a_step_that_used_up_its_retries():
+    from dagster._utils.error import SerializableErrorInfo
+
+    from auterity_pipelines.cli.sync import failure_reason
+
+    cause = SerializableErrorInfo("DmsError: lakeside-honda: HTTP 503 after 3 attempts\n", [], "DmsError")
+    outer = SerializableErrorInfo("Exceeded max_retries of 3\n", [], "DagsterMaxRetriesExceededError", cause)
+    data = type("Data", (), {"user_failure_data": None, "error": outer})()
+    event = type("Event", (), {"event_type_value": "STEP_FAILURE", "event_specific_data": data})()
+    result = type("Result", (), {"all_events": [event]})()
+    assert failure_reason(result) == "DmsError: lakeside-honda: HTTP 503 after 3 attempts"

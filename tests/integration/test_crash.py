@@ -1,7 +1,6 @@
 """A sync killed with SIGKILL mid-run, then rerun: nothing lost, nothing duplicated."""
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from auterity_pipelines.records import ENTITIES
 from auterity_pipelines.schema import RAW_TABLES
 from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
 from auterity_pipelines.simulator.server import Faults
-from tests.conftest import NOW, start_simulator, write_fleet
+from tests.conftest import NOW, clean_environment, start_simulator, write_fleet
 from tests.helpers import checksum, expected, raw_payloads
 
 ROOFTOP, TZ = "lakeside-honda", "America/Chicago"
@@ -30,7 +29,7 @@ def loaded(warehouse) -> int:
 
 @pytest.mark.slow
 def test_a_sync_killed_mid_run_and_rerun_loses_and_duplicates_nothing(tmp_path, warehouse):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTERITY_", "DAGSTER_"))}
+    env = clean_environment()
     env.update(AUTERITY_HOME=str(tmp_path / "home"), AUTERITY_FLEET=str(tmp_path / "fleet.yaml"),
                AUTERITY_WAREHOUSE_URL=warehouse.url)  # fmt: skip
     command = [sys.executable, "-m", "auterity_pipelines.cli.main", "sync", "--dealership", ROOFTOP,

@@ -14,7 +14,7 @@ import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from tests.conftest import write_fleet
+from tests.conftest import clean_environment, write_fleet
 
 
 def free_port() -> int:
@@ -40,7 +40,7 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
     fleet = write_fleet(
         tmp_path / "fleet.yaml", f"http://127.0.0.1:{sim_port}", extract_root=tmp_path / "extracts"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTERITY_", "DAGSTER_"))}
+    env = clean_environment()
     env.update(AUTERITY_HOME=str(tmp_path / "home"), AUTERITY_FLEET=str(fleet))
     dev = subprocess.Popen(
         [sys.executable, "-m", "auterity_pipelines.cli.main", "dev", "--port", str(ui_port),

@@ -22,7 +22,7 @@ from ml.registry import Store
 from resources.events.amqp import publish
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
-from tests.conftest import write_fleet
+from tests.conftest import clean_environment, write_fleet
 from tests.integration.test_dev import free_port
 from tests.integration.test_events_intake import SECRET  # the CRM on loopback checks with it
 from tests.integration.test_lead_intake import crm  # noqa: F401  (the fixture)
@@ -85,11 +85,7 @@ def test_leads_and_dms_events_start_their_runs_through_the_daemon(tmp_path, corp
             trained, resources={"warehouse": history, "neuroweaver": neuroweaver}, instance=scratch
         ).success
 
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AUTERITY_", "DAGSTER_", "MLFLOW_", "OPENAI_"))
-    }
+    env = clean_environment("MLFLOW_", "OPENAI_")
     env.update(AUTERITY_HOME=str(home), AUTERITY_FLEET=str(fleet_path), E2E_WEBHOOK_SECRET=SECRET)
     processes = [
         start(env, "dev", "--port", str(ui_port), "--simulator-port", str(sim_port), "--extract-days", "1"),
