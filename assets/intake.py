@@ -83,14 +83,29 @@ def inbound_leads(
 def crm_deliveries(
     context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
 ) -> dg.MaterializeResult:
+    from assets.scoring import LEAD_SCORES, UNSCORED
     from resources.events.crm import deliver_scored_leads
 
     dealership_id, day = split_key(context.partition_key)
     dealership = dms.fleet().get(dealership_id)
+    scored = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=LEAD_SCORES, asset_partitions=[context.partition_key]),
+        limit=1,
+        ascending=False,
+    ).records
+    latest = scored[0].asset_materialization.metadata if scored else {}
+    unscored = latest[UNSCORED].value if UNSCORED in latest else None
     delivered, skipped = deliver_scored_leads(
-        warehouse, dealership, lambda e: local_day(e["received_at"], dealership.timezone) == day
+        warehouse, dealership, lambda e: local_day(e["received_at"], dealership.timezone) == day, unscored
     )
     context.log.info(
-        f"{dealership_id} {day}: {delivered} leads posted to the CRM, {skipped} without a CRM URL"
+        f"{dealership_id} {day}: {delivered} leads posted to the CRM{' unscored' if unscored else ''}, "
+        f"{skipped} without a CRM URL"
     )
-    return dg.MaterializeResult(metadata={"delivered": delivered, "no_crm_configured": skipped})
+    return dg.MaterializeResult(
+        metadata={
+            "delivered": delivered,
+            "no_crm_configured": skipped,
+            **({UNSCORED: unscored} if unscored else {}),
+        }
+    )

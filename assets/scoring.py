@@ -19,6 +19,18 @@ DRIFT_CHECK = "feature_drift_psi"
 DECILE_CHECK = "observed_vs_predicted_by_decile"
 MIN_DRIFT_ROWS = 100
 MIN_MATURED_ROWS = 200
+UNSCORED = "unscored_reason"  # metadata of a lead_scores materialization that scored nothing, and why
+
+
+def current_champion(neuroweaver: NeuroWeaver) -> str | None:
+    """The version `champion` names now, or None (an unreachable registry counts as none)."""
+    from ml.registry import CHAMPION, alias_version
+
+    try:
+        found = alias_version(neuroweaver.store, LEAD_MODEL, CHAMPION)
+    except Exception:
+        return None
+    return found.version if found else None
 
 
 @dataclass
@@ -205,10 +217,25 @@ def lead_scores(context: dg.AssetExecutionContext, warehouse: Warehouse, neurowe
     from ml.registry import ModelNotServable
 
     dealership_id, day = split_key(context.partition_key)
+    selected = {key.name for key in context.selected_asset_check_keys}
     try:
         scored = score_leads(warehouse, neuroweaver, dealership_id, day, context.run.run_id)
     except ModelNotServable as exc:
-        raise dg.Failure(description=f"no lead was scored: {exc}", allow_retries=False) from exc
+        # A lead never waits for a model: it goes on unscored, with the reason, and is scored when
+        # a champion appears (sensors/models.py, score_new_leads).
+        context.log.warning(f"{dealership_id} {day}: leads not scored: {exc}")
+        yield dg.MaterializeResult(
+            metadata={
+                "dealership": dealership_id,
+                "day": day.isoformat(),
+                "rows": 0,
+                UNSCORED: str(exc),
+                "champion_version": current_champion(neuroweaver) or "none",
+            }
+        )
+        for check in sorted(selected):
+            yield _not_measured(check, f"no lead scored: {exc}")
+        return
     variants = scored.scores["variant"].value_counts().to_dict()
     rows = len(scored.scores)
     context.log.info(f"{dealership_id} {day}: {rows} leads scored ({variants})")
@@ -224,7 +251,6 @@ def lead_scores(context: dg.AssetExecutionContext, warehouse: Warehouse, neurowe
         }
     )
     # The intake job leaves the monitoring checks to the scoring job: a lead waits for neither.
-    selected = {key.name for key in context.selected_asset_check_keys}
     if DRIFT_CHECK in selected:
         yield drift_result(neuroweaver, scored, day)
     if DECILE_CHECK in selected:

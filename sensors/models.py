@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.core import CORE_KEYS
 from assets.models import champion_key, model_key
-from assets.scoring import LEAD_MODEL
+from assets.scoring import LEAD_MODEL, LEAD_SCORES, UNSCORED
 from auterity_pipelines.jobs import lead_scoring_job, model_training_job
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
@@ -72,23 +72,49 @@ def retrain_on_new_outcomes(
     job=lead_scoring_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Score each rooftop-day's leads as soon as a sync has loaded them.",
+    description="Score each rooftop-day's leads as soon as a sync has loaded them, and the leads an intake "
+    "run had to send unscored once a champion can score them.",
 )
 def score_new_leads(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    if context.instance.get_latest_materialization_event(champion_key(LEAD_MODEL)) is None:
-        # The cursor stays put: the syncs before the first champion are scored once there is one.
+    champion = _champion_version(context.instance)
+    if champion is None:
+        # The cursor stays put: what arrives before the first champion is scored once there is one.
         return dg.SkipReason(f"{LEAD_MODEL} has no champion yet; materialize ml/{LEAD_MODEL}_champion first")
     after = int(context.cursor) if context.cursor else None
-    page = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=CORE_KEYS["leads"], after_storage_id=after),
-        limit=SCORING_PAGE,
-        ascending=True,
-    )
-    if not page.records:
+    # Storage ids are the event log's own order, so one cursor serves both keys.
+    records = sorted(
+        (
+            record
+            for key in (CORE_KEYS["leads"], LEAD_SCORES)
+            for record in context.instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=SCORING_PAGE, ascending=True
+            ).records
+        ),
+        key=lambda record: record.storage_id,
+    )[:SCORING_PAGE]
+    if not records:
         return dg.SkipReason("no lead sync since the last evaluation")
     requests = [
         dg.RunRequest(run_key=f"score:{record.storage_id}", partition_key=record.partition_key)
-        for record in page.records
-        if record.partition_key
+        for record in records
+        if record.partition_key and _needs_scoring(record, champion)
     ]
-    return dg.SensorResult(run_requests=requests, cursor=str(page.records[-1].storage_id))
+    return dg.SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
+
+
+def _champion_version(instance: dg.DagsterInstance) -> str | None:
+    """The lead model's champion as its champion asset last recorded it (no registry call per tick)."""
+    event = instance.get_latest_materialization_event(champion_key(LEAD_MODEL))
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("champion_version")
+    return str(value.value) if value is not None and value.value is not None else None
+
+
+def _needs_scoring(record, champion: str) -> bool:
+    """A lead sync always; a lead_scores materialization only if it scored nothing under another champion
+    (the same champion failing again would only fail again)."""
+    if record.asset_key != LEAD_SCORES:
+        return True
+    metadata = record.asset_materialization.metadata
+    return UNSCORED in metadata and metadata["champion_version"].value != champion

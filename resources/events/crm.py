@@ -20,8 +20,9 @@ STALLED_CLAIM = dt.timedelta(minutes=10)
 ENRICHMENT_FIELDS = ("intent", "urgency", "urgency_reason", "contact_channel", "summary")
 
 
-def lead_message(warehouse: Warehouse, dealership_id: str, event: dict) -> dict:
-    """What the CRM receives: the lead as it arrived, its latest enrichment and its latest score."""
+def lead_message(warehouse: Warehouse, dealership_id: str, event: dict, unscored_reason: str | None = None) -> dict:
+    """What the CRM receives: the lead as it arrived, its latest enrichment and its latest score (or why
+    it has none: it is sent unscored rather than held back)."""
     lead_id = event["payload"]["source_id"]
     with warehouse.engine.connect() as conn:
         score = conn.execute(
@@ -46,13 +47,20 @@ def lead_message(warehouse: Warehouse, dealership_id: str, event: dict) -> dict:
         "score": {k: score._mapping[k] for k in ("score", "model_name", "model_version", "variant")}
         if score
         else None,
+        **({} if score else {"unscored_reason": unscored_reason or "no score was recorded for this lead"}),
     }
 
 
 def deliver_scored_leads(
-    warehouse: Warehouse, dealership: Dealership, in_partition: Callable[[dict], bool]
+    warehouse: Warehouse,
+    dealership: Dealership,
+    in_partition: Callable[[dict], bool],
+    unscored_reason: str | None = None,
 ) -> tuple[int, int]:
-    """(posted, closed without a CRM) for the partition's loaded lead events; raises if the CRM refuses."""
+    """(posted, closed without a CRM) for the partition's loaded lead events; raises if the CRM refuses.
+
+    `unscored_reason` says why this run scored nothing (no champion yet), for leads without a score.
+    """
     # A run that died between claiming and posting left its claims; after a while they are free again.
     release_stalled_claims(warehouse, dealership.id, dt.datetime.now(dt.UTC) - STALLED_CLAIM)
     events = [e for e in pending_of(warehouse, dealership.id, "lead.received", "loaded") if in_partition(e)]
@@ -66,7 +74,8 @@ def deliver_scored_leads(
     by_id = {e["event_id"]: e for e in events}
     # Claimed first: a second run for the same day finds them taken and posts nothing.
     for event_id in claim(warehouse, list(by_id), "loaded", "notifying"):
-        body = json.dumps(lead_message(warehouse, dealership.id, by_id[event_id]), default=str).encode()
+        message = lead_message(warehouse, dealership.id, by_id[event_id], unscored_reason)
+        body = json.dumps(message, default=str).encode()
         try:
             response = httpx.post(
                 dealership.crm_webhook_url,

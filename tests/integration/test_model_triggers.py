@@ -29,7 +29,9 @@ def test_scoring_waits_for_a_champion_then_requests_one_run_per_lead_sync(instan
     waiting = score_new_leads(dg.build_sensor_context(instance=instance))
     assert isinstance(waiting, dg.SkipReason) and "no champion yet" in waiting.skip_message
 
-    report(instance, champion_key("lead_conversion"))
+    report(instance, champion_key("lead_conversion"), champion_version=None)  # trained, nothing promoted
+    assert isinstance(score_new_leads(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+    report(instance, champion_key("lead_conversion"), champion_version="1")
     result = score_new_leads(dg.build_sensor_context(instance=instance))
     assert [r.partition_key for r in result.run_requests] == [str(partition_key(ROOFTOP, d)) for d in days]
     assert len({r.run_key for r in result.run_requests}) == 3
@@ -41,6 +43,20 @@ def test_scoring_waits_for_a_champion_then_requests_one_run_per_lead_sync(instan
     assert len(later.run_requests) == 1 and later.run_requests[0].run_key not in {
         r.run_key for r in result.run_requests
     }
+
+
+def test_leads_sent_unscored_before_the_champion_are_scored_once_it_can_score_them(instance):
+    from assets.scoring import LEAD_SCORES, UNSCORED
+
+    before, broken = (str(partition_key(ROOFTOP, SCORED_DAY.replace(day=d))) for d in (18, 19))
+    report(instance, LEAD_SCORES, before, **{UNSCORED: "no champion", "champion_version": "none"})
+    assert isinstance(score_new_leads(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+    report(instance, champion_key("lead_conversion"), champion_version="1")
+    # Version 1 cannot be loaded: its own failures are not asked for again and again.
+    report(instance, LEAD_SCORES, broken, **{UNSCORED: "cannot be loaded", "champion_version": "1"})
+    report(instance, LEAD_SCORES, broken, rows=3, champion_version="1")  # a scoring that worked
+    result = score_new_leads(dg.build_sensor_context(instance=instance))
+    assert [r.partition_key for r in result.run_requests] == [before]
 
 
 def test_retraining_is_requested_once_enough_new_outcomes_arrive(instance, history, neuroweaver):
