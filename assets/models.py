@@ -41,6 +41,18 @@ def _version_metadata(neuroweaver: NeuroWeaver, name: str, logged) -> dict:
     return metadata
 
 
+def _name_challenger(context, neuroweaver: NeuroWeaver, name: str, version: str, checks: list) -> None:
+    from ml.registry import name_challenger
+
+    failed = [c.check_name for c in checks if not c.passed]
+    if name_challenger(neuroweaver.store, name, version, failed):
+        context.log.info(f"{name} version {version} passed its checks: it is the challenger")
+    else:
+        context.log.warning(
+            f"{name} version {version} failed {', '.join(failed)}: registered, given no alias"
+        )
+
+
 def _tabular_model_asset(model) -> dg.AssetsDefinition:
     key = model_key(model.name)
 
@@ -102,21 +114,25 @@ def _tabular_model_asset(model) -> dg.AssetsDefinition:
                 "top_features": ", ".join(trained.importances.sort_values(ascending=False).index[:5]),
             }
         )
-        yield dg.AssetCheckResult(
-            check_name=AUC_CHECK,
-            passed=scores.roc_auc >= neuroweaver.min_holdout_auc,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"roc_auc": scores.roc_auc, "floor": neuroweaver.min_holdout_auc},
-        )
-        yield dg.AssetCheckResult(
-            check_name=CALIBRATION_CHECK,
-            passed=scores.calibration_error <= neuroweaver.max_calibration_error,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "calibration_error": scores.calibration_error,
-                "limit": neuroweaver.max_calibration_error,
-            },
-        )
+        checks = [
+            dg.AssetCheckResult(
+                check_name=AUC_CHECK,
+                passed=scores.roc_auc >= neuroweaver.min_holdout_auc,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"roc_auc": scores.roc_auc, "floor": neuroweaver.min_holdout_auc},
+            ),
+            dg.AssetCheckResult(
+                check_name=CALIBRATION_CHECK,
+                passed=scores.calibration_error <= neuroweaver.max_calibration_error,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "calibration_error": scores.calibration_error,
+                    "limit": neuroweaver.max_calibration_error,
+                },
+            ),
+        ]
+        _name_challenger(context, neuroweaver, model.name, logged.version, checks)
+        yield from checks
 
     return _train
 
@@ -145,7 +161,7 @@ def _promote_tabular(name: str):
     def promote(neuroweaver: NeuroWeaver):
         from ml.lifecycle import promote
 
-        result = promote(neuroweaver.store, name, neuroweaver.promotion_margin)
+        result = promote(neuroweaver.store, name, neuroweaver.promotion_margin("roc_auc"))
         champion = result.challenger_version if result.decision.promote else result.champion_version
         metadata = {
             "challenger_version": result.challenger_version,
@@ -164,7 +180,7 @@ def _promote_tabular(name: str):
 def _promote_complaints(neuroweaver: NeuroWeaver):
     from ml.text import registry
 
-    decision, champion = registry.promote(neuroweaver.store, neuroweaver.promotion_margin)
+    decision, champion = registry.promote(neuroweaver.store, neuroweaver.promotion_margin("macro_f1"))
     return decision.promote, decision.reason, champion, {}
 
 
@@ -186,17 +202,19 @@ def _promote_complaints(neuroweaver: NeuroWeaver):
     ],
 )
 def complaint_classifier(context: dg.AssetExecutionContext, neuroweaver: NeuroWeaver):
-    from ml.text import complaints, registry
+    from ml.text import registry
 
-    run_id, version, scores = registry.train_challenger(
-        neuroweaver.store, {"dagster_run_id": context.run.run_id}
-    )
-    train_rows, test_rows = registry.holdout()
-    baseline = complaints.majority_baseline(train_rows, test_rows)
+    found = registry.train_challenger(neuroweaver.store, {"dagster_run_id": context.run.run_id})
+    if not found.new:
+        context.log.info(
+            f"training data and code unchanged: version {found.version} stands, nothing registered"
+        )
+    scores = found.scores
     yield dg.MaterializeResult(
         metadata={
-            "mlflow_run_id": run_id,
-            "model_version": version,
+            "mlflow_run_id": found.run_id,
+            "model_version": found.version,
+            "registered_new_version": found.new,
             "accuracy": scores.accuracy,
             "macro_f1": scores.macro_f1,
             "holdout_rows": scores.n,
@@ -204,9 +222,9 @@ def complaint_classifier(context: dg.AssetExecutionContext, neuroweaver: NeuroWe
     )
     yield dg.AssetCheckResult(
         check_name=BASELINE_CHECK,
-        passed=scores.macro_f1 > baseline.macro_f1,
+        passed=scores.macro_f1 > found.baseline.macro_f1,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"macro_f1": scores.macro_f1, "baseline_macro_f1": baseline.macro_f1},
+        metadata={"macro_f1": scores.macro_f1, "baseline_macro_f1": found.baseline.macro_f1},
     )
 
 

@@ -172,7 +172,7 @@ def register_champion(home: Path) -> None:
     from auterity_pipelines.simulator.frames import contract_frames
     from ml.lifecycle import promote, train_challenger
     from ml.models import LEAD_CONVERSION
-    from ml.registry import Store
+    from ml.registry import Store, name_challenger
 
     dms = RooftopDms("bench-history", SimulatorSettings(now=NOW))
     tables = contract_frames(
@@ -180,7 +180,8 @@ def register_champion(home: Path) -> None:
     )
     tables["lead_enrichments"] = None
     store = Store.default(home)
-    train_challenger(store, LEAD_CONVERSION, tables, NOW, {"purpose": "bench/events"})
+    _, logged = train_challenger(store, LEAD_CONVERSION, tables, NOW, {"purpose": "bench/events"})
+    name_challenger(store, "lead_conversion", logged.version, [])
     promote(store, "lead_conversion", 0.0)
 
 

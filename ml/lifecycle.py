@@ -33,7 +33,8 @@ def train_challenger(
     as_of: dt.datetime,
     tags: dict[str, str],
 ) -> tuple[TrainedModel, LoggedVersion]:
-    """Train on the warehouse frames and register a new version as `challenger` (TrainingSetError first)."""
+    """Train on the warehouse frames and register a new version, with no alias yet (TrainingSetError first):
+    it becomes `challenger` only once its checks pass (`registry.name_challenger`)."""
     spec, frame = model.build(tables, as_of)
     trained = train(spec, frame)
     return trained, log_trained(store, trained, {**tags, "as_of": as_of.isoformat()})

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from auterity_pipelines.schema import metadata
 from ml.features import leads as lead_features
@@ -26,11 +26,21 @@ class TabularModel:
     horizon: dt.timedelta
 
     def matured_outcomes(self, engine: Engine, as_of: dt.datetime) -> int:
-        """How many records have a known outcome at `as_of`: what retraining counts."""
+        """How many records have a known outcome at `as_of` (by the days synced, as training labels
+        them): what retraining counts."""
+        from ml.features.frames import SYNCED_DAYS, load_tables, outcome_known
+
         table = metadata.tables[self.outcome_table]
-        query = select(func.count()).where(table.c[self.outcome_time] <= as_of - self.horizon)
+        query = select(table.c.dealership_id, table.c[self.outcome_time], table.c.updated_at).where(
+            table.c[self.outcome_time].is_not(None)
+        )
         with engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            outcomes = pd.read_sql(query, conn)
+        tables = {self.outcome_table: outcomes, SYNCED_DAYS: load_tables(engine, [])[SYNCED_DAYS]}
+        known = outcome_known(
+            outcomes["dealership_id"], outcomes[self.outcome_time], pd.Timedelta(self.horizon), as_of, tables
+        )
+        return int(known.sum())
 
 
 def _lead_conversion(tables: dict[str, pd.DataFrame], as_of: dt.datetime) -> tuple[ModelSpec, pd.DataFrame]:

@@ -101,7 +101,8 @@ class LoggedVersion:
 def log_trained(
     store: Store, trained: TrainedModel, tags: dict[str, str], figures: dict | None = None
 ) -> LoggedVersion:
-    """One MLflow run: params, holdout metrics, plots, the holdout and a training sample; a new version."""
+    """One MLflow run: params, holdout metrics, plots, the holdout and a training sample; a new version,
+    with no alias until its checks pass (`name_challenger`)."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -147,8 +148,24 @@ def log_trained(
             serialization_format=TABULAR_FORMAT,
         )
     version = str(info.registered_model_version)
-    store.client().set_registered_model_alias(spec.name, CHALLENGER, version)
     return LoggedVersion(run.info.run_id, version, experiment, info.model_uri)
+
+
+CHECKS_TAG = "auterity.checks"  # on a model version: "passed", or the blocking checks it failed
+
+
+def name_challenger(store: Store, name: str, version: str, failed: list[str]) -> bool:
+    """Give `version` the `challenger` alias if it failed no blocking check; tag it either way.
+
+    Only a checked version may hold an alias that serves traffic (lead_scores sends a share of
+    leads to `@challenger`): one that failed keeps its number, its tag says why, and no alias.
+    """
+    client = store.client()
+    client.set_model_version_tag(name, version, CHECKS_TAG, ", ".join(failed) if failed else "passed")
+    if failed:
+        return False
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    return True
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,9 @@ def score_new_leads(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
             record
             for key in (CORE_KEYS["leads"], LEAD_SCORES)
             for record in context.instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=SCORING_PAGE, ascending=True
+                dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
+                limit=SCORING_PAGE,
+                ascending=True,
             ).records
         ),
         key=lambda record: record.storage_id,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
@@ -17,10 +19,15 @@ def utc(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True)
 
 
+SYNCED_DAYS = "synced_days"  # in the frames load_tables returns: (dealership_id, day) each sync loaded
+
+
 def load_tables(
     engine: Engine, names: Iterable[str], dealership_ids: Iterable[str] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Each named table, all rows or those of the given dealerships."""
+    """Each named table, all rows or those of the given dealerships; and the days each rooftop has synced."""
+    from auterity_pipelines.schema import partition_volumes
+
     frames = {}
     with engine.connect() as conn:
         for name in names:
@@ -29,7 +36,63 @@ def load_tables(
             if dealership_ids is not None:
                 query = query.where(table.c.dealership_id.in_(list(dealership_ids)))
             frames[name] = pd.read_sql(query, conn)
+        days = select(partition_volumes.c.dealership_id, partition_volumes.c.day).distinct()
+        if dealership_ids is not None:
+            days = days.where(partition_volumes.c.dealership_id.in_(list(dealership_ids)))
+        frames[SYNCED_DAYS] = pd.read_sql(days, conn)
     return frames
+
+
+def outcome_known(
+    dealership_ids: pd.Series,
+    start: pd.Series,
+    horizon: pd.Timedelta,
+    as_of: dt.datetime,
+    tables: dict[str, pd.DataFrame],
+) -> pd.Series:
+    """Whether each record's outcome window [start, start + horizon] is over and was synced whole.
+
+    The wall clock alone would call a lead unconverted whose deal simply has not been synced
+    yet (history loaded to August, a nightly sync of yesterday, a gap between them). A window
+    counts only if one unbroken run of synced days covers it, a day of slack either side for
+    the rooftop's time zone. A rooftop with no synced days on record (loaded by other means)
+    counts as synced up to how far its data reaches (the latest `updated_at` of its rows).
+    """
+    start = utc(start)
+    end = start + horizon
+    known = pd.Series(end <= pd.Timestamp(as_of), index=start.index)
+    synced = tables.get(SYNCED_DAYS)
+    recorded = set(synced["dealership_id"]) if synced is not None else set()
+    first = (start - pd.Timedelta(days=1)).dt.tz_localize(None).to_numpy(dtype="datetime64[D]")
+    last = (end + pd.Timedelta(days=1)).dt.tz_localize(None).to_numpy(dtype="datetime64[D]")
+    for dealership_id, rows in dealership_ids.groupby(dealership_ids).groups.items():
+        where = start.index.get_indexer(rows)
+        if dealership_id in recorded:
+            days = np.unique(
+                pd.to_datetime(synced.loc[synced["dealership_id"] == dealership_id, "day"]).to_numpy(
+                    dtype="datetime64[D]"
+                )
+            )
+            breaks = np.flatnonzero(np.diff(days) != np.timedelta64(1, "D"))
+            run_start = np.concatenate([days[:1], days[breaks + 1]])
+            run_end = np.concatenate([days[breaks], days[-1:]])
+            run = np.searchsorted(run_start, first[where], side="right") - 1
+            inside = (run >= 0) & (run_end[np.maximum(run, 0)] >= last[where])
+        else:
+            inside = end.iloc[where].to_numpy() <= _reach(tables, dealership_id)
+        known.iloc[where] &= inside
+    return known
+
+
+def _reach(tables: dict[str, pd.DataFrame], dealership_id: str) -> pd.Timestamp:
+    """How far a rooftop's data reaches: the latest `updated_at` among its rows."""
+    latest = [
+        utc(frame.loc[frame["dealership_id"] == dealership_id, "updated_at"]).max()
+        for name, frame in tables.items()
+        if name != SYNCED_DAYS and "updated_at" in frame and "dealership_id" in frame
+    ]
+    latest = [t for t in latest if pd.notna(t)]
+    return max(latest) if latest else pd.Timestamp.min.tz_localize("UTC")
 
 
 # The contract column that holds a row's DMS source id, per table (lines go by their order's).

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ml.features.frames import utc
+from ml.features.frames import outcome_known, utc
 from ml.text import leads as lead_text
 
 HORIZON = pd.Timedelta(days=30)
@@ -51,7 +51,9 @@ def lead_frame(tables: dict[str, pd.DataFrame], as_of: dt.datetime) -> pd.DataFr
     frame["vehicle_age"] = (leads["received_at"].dt.year - pd.to_numeric(leads["vehicle_year"])).clip(lower=0)
     frame = frame.join(_customer_history(leads, tables))
     frame["converted"] = _converted(leads, tables["deals"])
-    frame.loc[frame["received_at"] + HORIZON > pd.Timestamp(as_of), "converted"] = np.nan
+    frame.loc[
+        ~outcome_known(frame["dealership_id"], frame["received_at"], HORIZON, as_of, tables), "converted"
+    ] = np.nan
     return frame.reset_index(drop=True)
 
 

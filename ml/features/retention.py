@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from auterity_pipelines import vin as vins
-from ml.features.frames import utc
+from ml.features.frames import outcome_known, utc
 
 HORIZON = pd.Timedelta(days=365)
 OP_CODE_LIMIT = 30  # the commonest op codes become features; the rest count as "other"
@@ -44,7 +44,9 @@ def retention_frame(tables: dict[str, pd.DataFrame], as_of: dt.datetime, op_code
     )
     frame = frame.join(_work(tables["repair_order_lines"], orders[KEYS], op_codes))
     frame = frame[orders["closed_at"].notna()]
-    frame.loc[frame["closed_at"] + HORIZON > pd.Timestamp(as_of), "returned"] = np.nan
+    frame.loc[
+        ~outcome_known(frame["dealership_id"], frame["closed_at"], HORIZON, as_of, tables), "returned"
+    ] = np.nan
     return frame.reset_index(drop=True)
 
 

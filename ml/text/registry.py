@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from ml.evaluation import close_figures
 from ml.promotion import Decision, decide
-from ml.registry import CHALLENGER, CHAMPION, ModelNotServable, Store, alias_version, load_alias, set_alias
+from ml.registry import (
+    CHALLENGER,
+    CHAMPION,
+    ModelNotServable,
+    Store,
+    alias_version,
+    load_alias,
+    name_challenger,
+    set_alias,
+)
 from ml.text import complaints
 
 COMPLAINT_MODEL = "neuroweaver_complaint_classifier"
@@ -19,15 +30,51 @@ def holdout() -> tuple[list[complaints.Labelled], list[complaints.Labelled]]:
     return train_rows + complaints.load_service_requests(), test_rows
 
 
-def train_challenger(store: Store, tags: dict[str, str]) -> tuple[str, str, complaints.Scores]:
-    """Train without the NHTSA holdout, log and register it as `challenger`: (run id, version, scores)."""
+FINGERPRINT_TAG = "auterity.fingerprint"  # on a model version: what its training data and code hash to
+
+
+def fingerprint(train_rows: list[complaints.Labelled], test_rows: list[complaints.Labelled]) -> str:
+    """The training data, the holdout and the code that trains: a version is new only when one changes."""
+    import hashlib
+    from pathlib import Path
+
+    from ml.text import categories
+
+    digest = hashlib.sha256(complaints.MODEL_VERSION.encode())
+    for module in (complaints, categories):
+        digest.update(Path(module.__file__).read_bytes())
+    for side in (train_rows, test_rows):
+        for row in side:
+            digest.update(f"{row.category}\t{row.text}\n".encode())
+        digest.update(b"\f")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Registered:
+    run_id: str
+    version: str
+    scores: complaints.Scores
+    baseline: complaints.Scores
+    new: bool  # False: the same data and code were registered before, and that version stands
+
+
+def train_challenger(store: Store, tags: dict[str, str]) -> Registered:
+    """Train without the NHTSA holdout and register a version, unless one was trained on the same data
+    and code; it is `challenger` only if it beats the majority baseline."""
     import mlflow
     from mlflow.models import infer_signature
 
     train_rows, test_rows = holdout()
+    baseline = complaints.majority_baseline(train_rows, test_rows)
+    current = fingerprint(train_rows, test_rows)
+    known = _version_with(store, current)
+    if known is not None:
+        metrics = store.client().get_run(known.run_id).data.metrics
+        scores = complaints.Scores(metrics["holdout_accuracy"], metrics["holdout_macro_f1"], len(test_rows))
+        return Registered(known.run_id, str(known.version), scores, baseline, new=False)
     model = complaints.train(train_rows)
     scores = complaints.evaluate(model, test_rows)
-    baseline = complaints.majority_baseline(train_rows, test_rows)
     experiment = store.experiment_id(COMPLAINT_MODEL)
     texts = pd.DataFrame({"text": [r.text for r in test_rows[:5]]})
     with mlflow.start_run(experiment_id=experiment, tags=tags) as run:
@@ -52,8 +99,17 @@ def train_challenger(store: Store, tags: dict[str, str]) -> tuple[str, str, comp
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
     version = str(info.registered_model_version)
-    set_alias(store, COMPLAINT_MODEL, CHALLENGER, version)
-    return run.info.run_id, version, scores
+    store.client().set_model_version_tag(COMPLAINT_MODEL, version, FINGERPRINT_TAG, current)
+    failed = [] if scores.macro_f1 > baseline.macro_f1 else ["beats_majority_baseline"]
+    name_challenger(store, COMPLAINT_MODEL, version, failed)
+    return Registered(run.info.run_id, version, scores, baseline, new=True)
+
+
+def _version_with(store: Store, digest: str):
+    for found in store.client().search_model_versions(f"name='{COMPLAINT_MODEL}'"):
+        if found.tags.get(FINGERPRINT_TAG) == digest:
+            return found
+    return None
 
 
 def promote(store: Store, margin: float) -> tuple[Decision, str | None]:

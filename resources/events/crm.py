@@ -20,7 +20,9 @@ STALLED_CLAIM = dt.timedelta(minutes=10)
 ENRICHMENT_FIELDS = ("intent", "urgency", "urgency_reason", "contact_channel", "summary")
 
 
-def lead_message(warehouse: Warehouse, dealership_id: str, event: dict, unscored_reason: str | None = None) -> dict:
+def lead_message(
+    warehouse: Warehouse, dealership_id: str, event: dict, unscored_reason: str | None = None
+) -> dict:
     """What the CRM receives: the lead as it arrived, its latest enrichment and its latest score (or why
     it has none: it is sent unscored rather than held back)."""
     lead_id = event["payload"]["source_id"]

@@ -1,15 +1,23 @@
-"""Fixtures NeuroWeaver's tests share: months of simulated history, and a temporary MLflow store."""
+"""Fixtures the integration tests share: months of simulated history, a temporary MLflow store, a CRM."""
 
 import datetime as dt
+import json
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from auterity_pipelines.events.signing import verify
+from auterity_pipelines.loopback import serve_app_in_thread
 from auterity_pipelines.schema import lead_scores
 from auterity_pipelines.simulator.data import EPOCH, RooftopDms, SimulatorSettings
 from ml.registry import Store
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
 from tests.helpers import load_history
+from tests.integration.test_events_intake import SECRET
 
 ROOFTOP = "lakeside-honda"
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
@@ -39,3 +47,54 @@ def no_scores_left_behind(request):
 @pytest.fixture
 def neuroweaver(tmp_path) -> NeuroWeaver:
     return NeuroWeaver(tracking_uri=Store.default(tmp_path).tracking_uri, challenger_share=0.5)
+
+
+# A rooftop whose leads go to a CRM on loopback (lead intake, first run).
+KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AUTERITY_NEUROWEAVER_URL")
+
+
+class Crm:
+    """A rooftop's CRM on loopback: keeps what it is sent, and checks the signature like a real one would."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+
+    async def post(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        verify(
+            SECRET,
+            request.headers.get("x-auterity-timestamp"),
+            request.headers.get("x-auterity-signature"),
+            body,
+            ROOFTOP,
+        )
+        self.received.append(json.loads(body))
+        return JSONResponse({"ok": True})
+
+
+@pytest.fixture
+def crm():
+    crm = Crm()
+    with serve_app_in_thread(Starlette(routes=[Route("/leads", crm.post, methods=["POST"])]), "CRM") as url:
+        crm.url = f"{url}/leads"
+        yield crm
+
+
+@pytest.fixture
+def fleet_file(tmp_path, monkeypatch, crm):
+    monkeypatch.setenv("LAKESIDE_WEBHOOK_SECRET", SECRET)
+    for name in KEY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        f"""dealerships:
+  - id: {ROOFTOP}
+    name: Lakeside Honda
+    timezone: America/Chicago
+    webhook_secret_env: LAKESIDE_WEBHOOK_SECRET
+    crm_webhook_url: {crm.url}
+    dms: {{kind: extract, path: {tmp_path}}}
+"""
+    )
+    monkeypatch.setenv("AUTERITY_FLEET", str(path))
+    return path

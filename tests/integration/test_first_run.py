@@ -14,7 +14,7 @@ from resources.ai import RelayCore
 from resources.dms.fleet import DmsFleet
 from resources.events.inbox import store
 from sensors.models import score_new_leads
-from tests.integration.test_lead_intake import ROOFTOP, arrival_day, crm, fleet_file, lead_event  # noqa: F401
+from tests.integration.test_lead_intake import ROOFTOP, arrival_day, lead_event
 
 
 def metadata_of(result, key):
@@ -23,7 +23,12 @@ def metadata_of(result, key):
 
 
 def test_with_no_model_yet_a_lead_is_delivered_unscored_and_scored_when_a_champion_appears(
-    instance, warehouse, fleet_file, crm, history, neuroweaver
+    instance,
+    warehouse,
+    fleet_file,
+    crm,
+    history,
+    neuroweaver,
 ):
     (event,) = store(warehouse, ROOFTOP, [lead_event()], "webhook")
     key = partition_key(ROOFTOP, arrival_day())
@@ -52,8 +57,12 @@ def test_with_no_model_yet_a_lead_is_delivered_unscored_and_scored_when_a_champi
         assert conn.execute(select(lead_scores_table)).all() == []
 
     assert isinstance(score_new_leads(dg.build_sensor_context(instance=instance)), dg.SkipReason)
-    trained = [a for a in model_assets if a.key in (model_key("lead_conversion"), champion_key("lead_conversion"))]
-    assert dg.materialize(trained, resources={"warehouse": history, "neuroweaver": neuroweaver}, instance=instance).success
+    trained = [
+        a for a in model_assets if a.key in (model_key("lead_conversion"), champion_key("lead_conversion"))
+    ]
+    assert dg.materialize(
+        trained, resources={"warehouse": history, "neuroweaver": neuroweaver}, instance=instance
+    ).success
     requests = score_new_leads(dg.build_sensor_context(instance=instance)).run_requests
     assert [r.partition_key for r in requests] == [str(key)]
     later = dg.materialize(

@@ -4,13 +4,8 @@ import datetime as dt
 import json
 
 import dagster as dg
-import pytest
 import yaml
 from sqlalchemy import select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from assets.enrichment import lead_enrichments
 from assets.intake import crm_deliveries, inbound_leads, local_day
@@ -18,16 +13,14 @@ from assets.models import champion_key, model_assets, model_key
 from assets.scoring import lead_scores
 from auterity_pipelines.adf import parse_adf
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
-from auterity_pipelines.events.signing import verify
 from auterity_pipelines.jobs import file_drop_job
-from auterity_pipelines.loopback import serve_app_in_thread
 from auterity_pipelines.partitions import partition_key
 from auterity_pipelines.schema import events_inbox, leads
 from resources.ai import RelayCore
 from resources.dms.fleet import DmsFleet
 from resources.events.inbox import Incoming, store
 from sensors.events import event_day, inbox_events, lead_file_drops, next_cursor
-from tests.integration.test_events_intake import ADF, RO_CLOSED, SECRET
+from tests.integration.test_events_intake import ADF, RO_CLOSED
 
 ROOFTOP = "lakeside-honda"
 DMS_DAY = dt.date(2026, 11, 20)  # when the repair order closed
@@ -36,56 +29,6 @@ DMS_DAY = dt.date(2026, 11, 20)  # when the repair order closed
 def arrival_day() -> dt.date:
     """A lead's run covers the day it reached us, in the rooftop's time zone."""
     return local_day(dt.datetime.now(dt.UTC), "America/Chicago")
-
-
-KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AUTERITY_NEUROWEAVER_URL")
-
-
-class Crm:
-    """A rooftop's CRM on loopback: keeps what it is sent, and checks the signature like a real one would."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-
-    async def post(self, request: Request) -> JSONResponse:
-        body = await request.body()
-        verify(
-            SECRET,
-            request.headers.get("x-auterity-timestamp"),
-            request.headers.get("x-auterity-signature"),
-            body,
-            ROOFTOP,
-        )
-        self.received.append(json.loads(body))
-        return JSONResponse({"ok": True})
-
-
-@pytest.fixture
-def crm():
-    crm = Crm()
-    with serve_app_in_thread(Starlette(routes=[Route("/leads", crm.post, methods=["POST"])]), "CRM") as url:
-        crm.url = f"{url}/leads"
-        yield crm
-
-
-@pytest.fixture
-def fleet_file(tmp_path, monkeypatch, crm):
-    monkeypatch.setenv("LAKESIDE_WEBHOOK_SECRET", SECRET)
-    for name in KEY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "fleet.yaml"
-    path.write_text(
-        f"""dealerships:
-  - id: {ROOFTOP}
-    name: Lakeside Honda
-    timezone: America/Chicago
-    webhook_secret_env: LAKESIDE_WEBHOOK_SECRET
-    crm_webhook_url: {crm.url}
-    dms: {{kind: extract, path: {tmp_path}}}
-"""
-    )
-    monkeypatch.setenv("AUTERITY_FLEET", str(path))
-    return path
 
 
 def lead_event() -> Incoming:

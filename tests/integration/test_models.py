@@ -14,7 +14,7 @@ from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
 from ml import lifecycle
 from ml.features.frames import load_tables
 from ml.models import LEAD_CONVERSION
-from ml.registry import CHALLENGER, CHAMPION, Store, alias_version, log_trained
+from ml.registry import CHALLENGER, CHAMPION, CHECKS_TAG, Store, alias_version, log_trained, name_challenger
 from ml.scoring import variant
 from ml.training import ModelSpec, train
 from resources.mlflow import NeuroWeaver
@@ -39,7 +39,9 @@ def register_weak_challenger(store: Store, warehouse: Warehouse):
     """A lead model that sees only the weekday: far worse than one that sees everything."""
     spec, frame = LEAD_CONVERSION.build(load_tables(warehouse.engine, LEAD_CONVERSION.tables), NOW)
     weak = ModelSpec(spec.name, spec.label, spec.id_column, (), ("received_weekday",))
-    return log_trained(store, train(weak, frame), {"purpose": "test: weak model"})
+    logged = log_trained(store, train(weak, frame), {"purpose": "test: weak model"})
+    name_challenger(store, spec.name, logged.version, [])  # as if it had passed its checks
+    return logged
 
 
 def test_training_registers_a_version_with_metrics_plots_and_signature(instance, history, neuroweaver):
@@ -71,7 +73,9 @@ def test_training_registers_a_version_with_metrics_plots_and_signature(instance,
 def test_a_worse_challenger_is_not_promoted_and_a_better_one_is(instance, history, neuroweaver):
     store = neuroweaver.store
     register_weak_challenger(store, history)
-    assert lifecycle.promote(store, "lead_conversion", neuroweaver.promotion_margin).decision.promote
+    assert lifecycle.promote(
+        store, "lead_conversion", neuroweaver.promotion_margin("roc_auc")
+    ).decision.promote
     assert alias_version(store, "lead_conversion", CHAMPION).version == "1"
 
     better = train_lead_model(instance, history, neuroweaver)  # version 2, every feature
@@ -95,8 +99,11 @@ def test_a_failing_blocking_check_keeps_the_version_from_champion(instance, hist
     strict = NeuroWeaver(tracking_uri=neuroweaver.tracking_uri, min_holdout_auc=0.99)
     result = train_lead_model(instance, history, strict, raise_on_error=False)
     assert not result.success
-    assert alias_version(strict.store, "lead_conversion", CHALLENGER).version == "1"
+    # Registered, but no alias: lead_scores sends a share of leads to @challenger.
+    assert alias_version(strict.store, "lead_conversion", CHALLENGER) is None
     assert alias_version(strict.store, "lead_conversion", CHAMPION) is None
+    version = strict.store.client().get_model_version("lead_conversion", "1")
+    assert version.aliases == [] and version.tags[CHECKS_TAG] == "holdout_auc_above_floor"
     assert not result.asset_materializations_for_node("ml__lead_conversion_champion")
 
 
@@ -146,17 +153,25 @@ def test_scores_carry_the_version_and_variant_chosen_by_lead_id(instance, histor
     assert len(scored_rows(history)) == len(rows)
 
 
-def test_scoring_without_a_champion_fails_and_writes_nothing(instance, history, neuroweaver):
-    result = score(instance, history, neuroweaver, raise_on_error=False)
-    assert not result.success
-    assert "has no 'champion' version" in result.failure_data_for_node("lead_scores").error.message
+def unscored(result) -> tuple[str, dict[str, bool]]:
+    (event,) = result.asset_materializations_for_node("lead_scores")
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    return event.metadata["unscored_reason"].value, checks
+
+
+def test_scoring_without_a_champion_writes_nothing_and_says_why(instance, history, neuroweaver):
+    result = score(instance, history, neuroweaver)
+    reason, _ = unscored(result)
+    assert result.success and "has no 'champion' version" in reason  # the leads go on unscored
     assert scored_rows(history) == []
 
 
-def test_scoring_with_a_broken_champion_fails_loudly(instance, history, neuroweaver, tmp_path):
+def test_scoring_with_a_broken_champion_writes_nothing_and_fails_its_checks(
+    instance, history, neuroweaver, tmp_path
+):
     train_lead_model(instance, history, neuroweaver)
     shutil.rmtree(tmp_path / "mlartifacts" / "lead_conversion" / "models")
-    result = score(instance, history, neuroweaver, raise_on_error=False)
-    assert not result.success
-    assert "cannot be loaded" in result.failure_data_for_node("lead_scores").error.message
+    reason, checks = unscored(score(instance, history, neuroweaver))
+    assert "cannot be loaded" in reason
+    assert checks == {"feature_drift_psi": False, "observed_vs_predicted_by_decile": False}
     assert scored_rows(history) == []

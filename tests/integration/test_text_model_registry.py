@@ -13,6 +13,7 @@ import httpx
 
 from assets.models import champion_key, model_assets, model_key
 from ml.registry import CHALLENGER, CHAMPION, Store, alias_version
+from ml.text import complaints
 from ml.text.registry import COMPLAINT_MODEL
 from resources.mlflow import NeuroWeaver
 
@@ -23,16 +24,31 @@ ASSETS = [
 ]
 
 
-def test_the_complaint_classifier_is_registered_and_a_tie_does_not_replace_the_champion(instance, tmp_path):
+def test_the_complaint_classifier_is_registered_once_per_data_and_code_and_a_tie_keeps_the_champion(
+    instance, tmp_path, monkeypatch
+):
     neuroweaver = NeuroWeaver(tracking_uri=Store.default(tmp_path).tracking_uri)
-    first = dg.materialize(ASSETS, resources={"neuroweaver": neuroweaver}, instance=instance)
-    trained = first.asset_materializations_for_node("ml__complaint_classifier")[0].metadata
+
+    def train():
+        result = dg.materialize(ASSETS, resources={"neuroweaver": neuroweaver}, instance=instance)
+        trained = result.asset_materializations_for_node("ml__complaint_classifier")[0].metadata
+        decision = result.asset_materializations_for_node("ml__complaint_classifier_champion")[0].metadata
+        return trained, decision
+
+    trained, _ = train()
     assert trained["macro_f1"].value > 0.5 and trained["model_version"].value == "1"
-    assert [e.passed for e in first.get_asset_check_evaluations()] == [True]
+    assert trained["registered_new_version"].value is True
     assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHAMPION).version == "1"
 
-    second = dg.materialize(ASSETS, resources={"neuroweaver": neuroweaver}, instance=instance)
-    decision = second.asset_materializations_for_node("ml__complaint_classifier_champion")[0].metadata
+    again, decision = train()  # the same data and code: nothing new to register
+    assert again["registered_new_version"].value is False and again["model_version"].value == "1"
+    assert "already the champion" in decision["reason"].value
+    assert len(neuroweaver.store.client().search_model_versions(f"name='{COMPLAINT_MODEL}'")) == 1
+
+    rows = complaints.load_service_requests()
+    monkeypatch.setattr(complaints, "load_service_requests", lambda: rows[:-1])  # the data changed
+    changed, decision = train()
+    assert changed["registered_new_version"].value is True and changed["model_version"].value == "2"
     assert decision["promoted"].value is False and "the champion stays" in decision["reason"].value
     assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHALLENGER).version == "2"
     assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHAMPION).version == "1"

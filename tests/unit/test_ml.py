@@ -110,3 +110,47 @@ def test_a_tracking_server_s_credentials_never_reach_a_message_or_link():
     link = LoggedVersion("abc", "3", "7", "models:/m/3").run_url(store)
     assert "s3cret" not in link and link.endswith("/#/experiments/7/runs/abc")
     assert Store("sqlite:////srv/home/mlflow.db").artifact_root.as_posix() == "/srv/home/mlartifacts"
+
+
+def test_an_outcome_counts_only_once_its_whole_window_was_synced():
+    import datetime as dt
+
+    import pandas as pd
+
+    from ml.features.frames import SYNCED_DAYS, outcome_known
+
+    synced = pd.DataFrame(
+        {"dealership_id": "a", "day": pd.date_range("2025-01-01", "2025-08-31").date}
+    )  # history to August, then a nightly sync of yesterday: a gap between them
+    synced = pd.concat([synced, pd.DataFrame({"dealership_id": ["a"], "day": [dt.date(2026, 11, 29)]})])
+    leads = pd.DataFrame(
+        {
+            "dealership_id": ["a", "a", "a", "b", "b"],
+            "received_at": pd.to_datetime(
+                ["2025-07-01", "2025-08-15", "2026-11-29", "2025-07-01", "2025-08-15"], utc=True
+            ),
+        }
+    )
+    # "b" has no synced days on record: its data reaching 2025-08-31 is what counts.
+    tables = {
+        SYNCED_DAYS: synced,
+        "leads": pd.DataFrame(
+            {"dealership_id": ["b"], "updated_at": pd.to_datetime(["2025-08-31"], utc=True)}
+        ),
+    }
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    known = outcome_known(leads["dealership_id"], leads["received_at"], pd.Timedelta(days=30), now, tables)
+    # The wall clock alone would call all five known; only the July leads' 30 days were synced.
+    assert known.tolist() == [True, False, False, True, False]
+
+
+def test_each_metric_has_its_own_promotion_margin():
+    import pytest
+
+    from resources.mlflow import NeuroWeaver
+
+    neuroweaver = NeuroWeaver(tracking_uri="sqlite:///unused.db")
+    assert neuroweaver.promotion_margin("roc_auc") == 0.005
+    assert neuroweaver.promotion_margin("macro_f1") == 0.01
+    with pytest.raises(ValueError, match="no promotion margin for 'accuracy'"):
+        neuroweaver.promotion_margin("accuracy")
