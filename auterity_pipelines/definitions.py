@@ -27,6 +27,7 @@ from resources.dms.fleet import dms_fleet_resource
 from resources.mlflow import neuroweaver_resource
 from resources.warehouse import warehouse_resource
 from sensors.alerts import alert_on_run_failure
+from sensors.bootstrap import demo_bootstrap
 from sensors.events import dms_events_done, extract_day_drops, inbox_events, lead_file_drops
 from sensors.fleet import fleet_partitions
 from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
@@ -69,6 +70,7 @@ defs = dg.Definitions(
         lead_file_drops,
         extract_day_drops,
         alert_on_run_failure,
+        demo_bootstrap,
     ],
     resources={
         "dms": dms_fleet_resource(),

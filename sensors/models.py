@@ -76,7 +76,7 @@ def retrain_on_new_outcomes(
     "run had to send unscored once a champion can score them.",
 )
 def score_new_leads(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    champion = _champion_version(context.instance)
+    champion = champion_version(context.instance)
     if champion is None:
         # The cursor stays put: what arrives before the first champion is scored once there is one.
         return dg.SkipReason(f"{LEAD_MODEL} has no champion yet; materialize ml/{LEAD_MODEL}_champion first")
@@ -104,7 +104,7 @@ def score_new_leads(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
     return dg.SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
 
 
-def _champion_version(instance: dg.DagsterInstance) -> str | None:
+def champion_version(instance: dg.DagsterInstance) -> str | None:
     """The lead model's champion as its champion asset last recorded it (no registry call per tick)."""
     event = instance.get_latest_materialization_event(champion_key(LEAD_MODEL))
     if event is None or event.asset_materialization is None:

@@ -9,6 +9,7 @@ import click
 from auterity_pipelines.cli.adf import adf
 from auterity_pipelines.cli.dev import dev
 from auterity_pipelines.cli.events import consume_events, serve_events
+from auterity_pipelines.cli.leads import leads
 from auterity_pipelines.cli.neuroweaver import neuroweaver
 from auterity_pipelines.cli.simulator import dms_simulator
 from auterity_pipelines.cli.sync import sync
@@ -86,6 +87,7 @@ cli.add_command(neuroweaver)
 cli.add_command(adf)
 cli.add_command(serve_events)
 cli.add_command(consume_events)
+cli.add_command(leads)
 
 if __name__ == "__main__":
     cli()

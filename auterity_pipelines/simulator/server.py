@@ -23,6 +23,7 @@ from starlette.routing import Route
 from auterity_pipelines.loopback import serve_app_in_thread
 from auterity_pipelines.records import REST_ENTITIES, TIME_FIELDS, content_checksum
 from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
+from auterity_pipelines.simulator.crm import DemoCrm
 from auterity_pipelines.simulator.data import EPOCH, RooftopDms, SimulatorSettings, truth
 
 MAX_PAGE_SIZE = 1000
@@ -92,6 +93,7 @@ class Simulator:
         self._signing_key = hashlib.sha256(repr(sorted(self.credentials.items())).encode()).digest()
         self._lock = threading.Lock()
         self._rooftops: dict[str, RooftopDms] = {}
+        self.crm = DemoCrm(self.credentials["AUTERITY_DEMO_WEBHOOK_SECRET"])
 
     def rooftop(self, key: str) -> RooftopDms:
         # Kept: a rooftop remembers which leads converted and which visits came back.
@@ -308,6 +310,7 @@ class Simulator:
                 Route("/_sim/outcomes", self.outcomes),
                 Route("/_sim/identities", self.identities),
                 Route("/_sim/health", lambda request: JSONResponse({"ok": True})),
+                *self.crm.routes(),
             ]
         )
 
