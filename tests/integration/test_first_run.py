@@ -75,3 +75,53 @@ def test_with_no_model_yet_a_lead_is_delivered_unscored_and_scored_when_a_champi
         ).all()
     assert lead_id == "cars.com:A-1" and version == "1"
     assert len(crm.received) == 1  # the CRM was told once; the score is in the warehouse and `auterity leads`
+
+
+def test_auterity_leads_lists_score_model_variant_and_crm_status(
+    tmp_path, instance, crm, fleet_file, neuroweaver
+):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_environment
+
+    home = tmp_path / "home"
+    warehouse_url = f"sqlite:///{home / 'warehouse.db'}"
+    from resources.warehouse import Warehouse
+
+    home.mkdir()
+    warehouse = Warehouse(url=warehouse_url)
+    warehouse.upgrade()
+    store(warehouse, ROOFTOP, [lead_event()], "webhook")
+    resources = {"dms": DmsFleet(fleet_file=str(fleet_file)), "warehouse": warehouse, "relaycore": RelayCore(),
+                 "neuroweaver": neuroweaver}  # fmt: skip
+    assert dg.materialize(
+        [inbound_leads, lead_enrichments, lead_scores, crm_deliveries],
+        resources=resources,
+        partition_key=partition_key(ROOFTOP, arrival_day()),
+        instance=instance,
+    ).success
+    env = clean_environment() | {"AUTERITY_HOME": str(home), "AUTERITY_FLEET": str(fleet_file)}
+
+    def leads(*args):
+        return subprocess.run([sys.executable, "-m", "auterity_pipelines.cli.main", "leads", *args], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    listed = leads("--json", "--dealership", ROOFTOP, "--date", "2026-11-20")  # the lead's own local day
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert row["lead_id"] == "cars.com:A-1" and row["crm"] == "posted"
+    assert (row["score"], row["model_version"], row["variant"]) == (None, None, "unscored")
+    table = leads()
+    assert table.returncode == 0 and "cars.com:A-1" in table.stdout and "unscored" in table.stdout
+    import datetime as dt
+
+    later = dt.datetime.now(dt.UTC)
+    warehouse.upsert(
+        "lead_scores", [(ROOFTOP, "cars.com:A-1", "lead_conversion", "3", 0.42, "challenger", later, "r")]
+    )
+    (row,) = [json.loads(line) for line in leads("--json").stdout.splitlines()]
+    assert (row["score"], row["model_version"], row["variant"]) == (0.42, "3", "challenger")
+    assert leads("--dealership", "nowhere-motors").returncode == 2
+    assert leads("--json", "--date", "2020-01-01").stdout == ""
