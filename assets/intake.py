@@ -84,7 +84,7 @@ def crm_deliveries(
     context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     from assets.scoring import LEAD_SCORES, UNSCORED
-    from resources.events.crm import deliver_scored_leads
+    from resources.events.crm import CrmConfigError, deliver_scored_leads
 
     dealership_id, day = split_key(context.partition_key)
     dealership = dms.fleet().get(dealership_id)
@@ -95,9 +95,12 @@ def crm_deliveries(
     ).records
     latest = scored[0].asset_materialization.metadata if scored else {}
     unscored = latest[UNSCORED].value if UNSCORED in latest else None
-    delivered, skipped = deliver_scored_leads(
-        warehouse, dealership, lambda e: local_day(e["received_at"], dealership.timezone) == day, unscored
-    )
+    try:
+        delivered, skipped = deliver_scored_leads(
+            warehouse, dealership, lambda e: local_day(e["received_at"], dealership.timezone) == day, unscored
+        )
+    except CrmConfigError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     context.log.info(
         f"{dealership_id} {day}: {delivered} leads posted to the CRM{' unscored' if unscored else ''}, "
         f"{skipped} without a CRM URL"

@@ -4,10 +4,10 @@ import dagster as dg
 
 from assets.models import champion_key, model_key
 from assets.scoring import LEAD_MODEL
-from auterity_pipelines.fleet import FleetError, load_fleet
 from auterity_pipelines.jobs import dms_history_job, model_training_job, sync_tags
 from auterity_pipelines.partitions import DEALERSHIPS, FIRST_DAY, window_start
-from auterity_pipelines.settings import demo_fleet_in_use, fleet_path
+from auterity_pipelines.settings import demo_fleet_in_use
+from sensors.events import fleet_or_skip
 from sensors.models import champion_version
 
 BOOTSTRAP_TAG = "auterity/bootstrap"
@@ -41,10 +41,9 @@ def demo_bootstrap(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
         return dg.SkipReason("only on the bundled demo fleet: a real group loads its own history")
     if champion_version(context.instance) is not None:
         return dg.SkipReason(f"{LEAD_MODEL} has a champion")
-    try:
-        fleet = load_fleet(fleet_path())
-    except FleetError as exc:
-        return dg.SkipReason(f"fleet file not usable: {exc}")
+    fleet = fleet_or_skip()
+    if isinstance(fleet, dg.SkipReason):
+        return fleet
     wanted = history_partitions(fleet, set(context.instance.get_dynamic_partitions(DEALERSHIPS.name)))
     if not wanted:
         return dg.SkipReason("waiting for the fleet sensor to add the demo rooftops' partitions")

@@ -46,7 +46,7 @@ def next_cursor(cursor: dict, seen: list[int], now: float) -> dict:
     return {"after": top, "gaps": {str(k): t for k, t in gaps.items()}}
 
 
-def _fleet():
+def fleet_or_skip():
     """The fleet, or why a sensor cannot act now (an unreadable file changes nothing until fixed)."""
     try:
         return load_fleet(fleet_path())
@@ -92,7 +92,7 @@ def inbox_events(
 ) -> dg.SensorResult | dg.SkipReason:
     from resources.events.inbox import mark, pending
 
-    fleet = _fleet()
+    fleet = fleet_or_skip()
     if isinstance(fleet, dg.SkipReason):
         return fleet
     cursor = json.loads(context.cursor) if context.cursor else {}
@@ -229,7 +229,7 @@ def dms_events_done(context: dg.RunStatusSensorContext, warehouse: Warehouse) ->
     "keyed by path, inode, size and time; links and oversized files are set aside unread.",
 )
 def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    fleet = _fleet()
+    fleet = fleet_or_skip()
     if isinstance(fleet, dg.SkipReason):
         return fleet
     root = drop_root()
@@ -267,7 +267,7 @@ def lead_file_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
     "again. A day before the daily window syncs its month of history.",
 )
 def extract_day_drops(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    fleet = _fleet()
+    fleet = fleet_or_skip()
     if isinstance(fleet, dg.SkipReason):
         return fleet
     seen = json.loads(context.cursor) if context.cursor else {}

@@ -126,6 +126,9 @@ def test_the_instance_config_loads_with_its_concurrency_limits(tmp_path):
             {"key": "auterity/event-type", "value": "lead.received", "limit": 2},
         ]
         assert instance.run_monitoring_enabled and instance.run_monitoring_max_runtime_seconds == 21600
+        # Steps retry under their RetryPolicy, and a Failure(allow_retries=False) must stay failed:
+        # run retries are for a lost worker only.
+        assert instance.run_retries_enabled and not instance.run_retries_retry_on_asset_or_op_failure
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
     finally:
         instance.dispose()

@@ -17,6 +17,12 @@ from resources.events.inbox import claim, mark, pending_of, release_stalled_clai
 from resources.warehouse import Warehouse
 
 STALLED_CLAIM = dt.timedelta(minutes=10)
+
+
+class CrmConfigError(RuntimeError):
+    """The CRM cannot be posted to as configured (no signing secret): no retry fixes it."""
+
+
 ENRICHMENT_FIELDS = ("intent", "urgency", "urgency_reason", "contact_channel", "summary")
 
 
@@ -71,7 +77,14 @@ def deliver_scored_leads(
         return 0, len(events)
     secret = named_secret(dealership.webhook_secret_env or "")
     if not secret:
-        raise RuntimeError(f"{dealership.id}: crm_webhook_url is set but webhook_secret_env names no secret")
+        raise CrmConfigError(
+            f"{dealership.id}: crm_webhook_url is set but "
+            + (
+                f"{dealership.webhook_secret_env} is not set"
+                if dealership.webhook_secret_env
+                else "no webhook_secret_env"
+            )
+        )
     posted = 0
     by_id = {e["event_id"]: e for e in events}
     # Claimed first: a second run for the same day finds them taken and posts nothing.

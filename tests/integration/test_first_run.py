@@ -125,3 +125,25 @@ def test_auterity_leads_lists_score_model_variant_and_crm_status(
     assert (row["score"], row["model_version"], row["variant"]) == (0.42, "3", "challenger")
     assert leads("--dealership", "nowhere-motors").returncode == 2
     assert leads("--json", "--date", "2020-01-01").stdout == ""
+
+
+def test_a_crm_without_its_signing_secret_fails_once_naming_the_variable(
+    instance, warehouse, fleet_file, crm, neuroweaver, monkeypatch
+):
+    monkeypatch.delenv("LAKESIDE_WEBHOOK_SECRET")
+    store(warehouse, ROOFTOP, [lead_event()], "webhook")
+    resources = {"dms": DmsFleet(fleet_file=str(fleet_file)), "warehouse": warehouse, "relaycore": RelayCore(),
+                 "neuroweaver": neuroweaver}  # fmt: skip
+    result = dg.materialize(
+        [inbound_leads, lead_enrichments, lead_scores, crm_deliveries],
+        resources=resources,
+        partition_key=partition_key(ROOFTOP, arrival_day()),
+        instance=instance,
+        selection=[inbound_leads.key, lead_enrichments.key, lead_scores.key, crm_deliveries.key],
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.failure_data_for_node("events__crm_deliveries")
+    assert "LAKESIDE_WEBHOOK_SECRET is not set" in failure.user_failure_data.description
+    kinds = [e.event_type_value for e in result.all_events]
+    assert "STEP_UP_FOR_RETRY" not in kinds and crm.received == []
