@@ -143,3 +143,27 @@ def test_answers_that_keep_failing_are_recorded_and_fail_the_check_not_the_asset
     leads = rows(warehouse, lead_table)
     assert leads and all(r["status"] == "failed" and "after one retry" in r["error"] for r in leads)
     assert metadata(result, "lead_enrichments")["failed"] == len(leads)
+
+
+def test_repair_order_lines_carry_their_customers_name_to_redaction(tmp_path, instance, warehouse):
+    """A technician writes "Beatrix Lindqvist states…": the line's own record names nobody, its order's customer does."""
+    from auterity_pipelines.schema import customers, repair_orders
+
+    with start_simulator() as url:
+        assert sync(instance, write_fleet(tmp_path / "fleet.yaml", url), warehouse, ROOFTOP, DAY).success
+    with warehouse.engine.connect() as conn:
+        named = {
+            ro: (first, last)
+            for ro, first, last in conn.execute(
+                select(repair_orders.c.ro_number, customers.c.first_name, customers.c.last_name).join(
+                    customers,
+                    (customers.c.dealership_id == repair_orders.c.dealership_id)
+                    & (customers.c.customer_id == repair_orders.c.customer_id),
+                )
+            )
+        }
+    lines = enrich.partition_lines(warehouse, ROOFTOP, DAY)
+    with_customer = [(key, names) for key, _, names in lines if key.split("#")[0] in named]
+    assert with_customer, "the day has lines whose order's customer is on file"
+    for key, names in with_customer:
+        assert names == named[key.split("#")[0]], key
