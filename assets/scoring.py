@@ -23,13 +23,10 @@ UNSCORED = "unscored_reason"  # metadata of a lead_scores materialization that s
 
 
 def current_champion(neuroweaver: NeuroWeaver) -> str | None:
-    """The version `champion` names now, or None (an unreachable registry counts as none)."""
+    """The version `champion` names now, or None."""
     from ml.registry import CHAMPION, alias_version
 
-    try:
-        found = alias_version(neuroweaver.store, LEAD_MODEL, CHAMPION)
-    except Exception:
-        return None
+    found = alias_version(neuroweaver.store, LEAD_MODEL, CHAMPION)
     return found.version if found else None
 
 

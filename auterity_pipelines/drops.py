@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from auterity_pipelines.adf import MAX_BYTES  # a larger file is refused before it is read
 from auterity_pipelines.settings import auterity_home
 
 LEADS = "leads"
@@ -22,7 +23,6 @@ def drop_root() -> Path:
     return Path(os.environ.get("AUTERITY_DROP_DIR") or auterity_home() / "inbox").resolve()
 
 
-MAX_BYTES = 1_000_000  # the ADF parser's own limit: a larger file is refused before it is read
 SETTLE_SECONDS = 2.0  # a file changed more recently than this may still be being written
 
 

@@ -174,8 +174,8 @@ class LiveFleet:
 
     def __init__(self, path: Path | None, fleet: Fleet | None = None):
         self.path = path
+        self._stamp = self._stat()  # before reading: an edit in between is read again next time
         self._fleet = fleet if fleet is not None else load_fleet(path)
-        self._stamp = self._stat()
         self.error: str | None = None
 
     @classmethod

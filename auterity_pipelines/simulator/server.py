@@ -93,7 +93,8 @@ class Simulator:
         self._signing_key = hashlib.sha256(repr(sorted(self.credentials.items())).encode()).digest()
         self._lock = threading.Lock()
         self._rooftops: dict[str, RooftopDms] = {}
-        self.crm = DemoCrm(self.credentials["AUTERITY_DEMO_WEBHOOK_SECRET"])
+        webhook = "AUTERITY_DEMO_WEBHOOK_SECRET"
+        self.crm = DemoCrm(self.credentials.get(webhook, DEMO_CREDENTIALS[webhook]))
 
     def rooftop(self, key: str) -> RooftopDms:
         # Kept: a rooftop remembers which leads converted and which visits came back.

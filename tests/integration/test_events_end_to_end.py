@@ -25,7 +25,6 @@ from resources.warehouse import Warehouse
 from tests.conftest import clean_environment, write_fleet
 from tests.integration.test_dev import free_port
 from tests.integration.test_events_intake import SECRET  # the CRM on loopback checks with it
-from tests.integration.test_lead_intake import crm  # noqa: F401  (the fixture)
 
 RUNS_BY_EVENT = """
 query Runs($value: String!) {
@@ -68,7 +67,7 @@ def run_statuses(ui_port: int, event_id: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_leads_and_dms_events_start_their_runs_through_the_daemon(tmp_path, corpus, crm, history, amqp_queue):  # noqa: F811
+def test_leads_and_dms_events_start_their_runs_through_the_daemon(tmp_path, corpus, crm, history, amqp_queue):
     url, queue = amqp_queue  # the bridge reads this test's queue, deleted afterwards
     home, ui_port, sim_port, events_port = tmp_path / "home", free_port(), free_port(), free_port()
     fleet_path = write_fleet(tmp_path / "fleet.yaml", f"http://127.0.0.1:{sim_port}")
