@@ -221,13 +221,20 @@ def lead_scores(context: dg.AssetExecutionContext, warehouse: Warehouse, neurowe
         # A lead never waits for a model: it goes on unscored, with the reason, and is scored when
         # a champion appears (sensors/models.py, score_new_leads).
         context.log.warning(f"{dealership_id} {day}: leads not scored: {exc}")
+        champion = current_champion(neuroweaver)
+        # Said to the CRM too: what happened, not where the registry lives.
+        reason = (
+            f"{LEAD_MODEL} version {champion} (champion) cannot be loaded"
+            if champion
+            else f"no {LEAD_MODEL} champion yet"
+        )
         yield dg.MaterializeResult(
             metadata={
                 "dealership": dealership_id,
                 "day": day.isoformat(),
                 "rows": 0,
-                UNSCORED: str(exc),
-                "champion_version": current_champion(neuroweaver) or "none",
+                UNSCORED: reason,
+                "champion_version": champion or "none",
             }
         )
         for check in sorted(selected):  # the scoring job runs only once there is a champion: say it broke

@@ -48,9 +48,9 @@ def test_with_no_model_yet_a_lead_is_delivered_unscored_and_scored_when_a_champi
     assert intake.success
     (posted,) = crm.received
     assert posted["event_id"] == event.event_id and posted["score"] is None
-    assert "has no 'champion' version" in posted["unscored_reason"]
+    assert posted["unscored_reason"] == "no lead_conversion champion yet"
     assert posted["enrichment"]["intent"]  # enrichment needs no trained model
-    assert "has no 'champion' version" in metadata_of(intake, LEAD_SCORES)[UNSCORED]
+    assert metadata_of(intake, LEAD_SCORES)[UNSCORED] == "no lead_conversion champion yet"
     assert metadata_of(intake, crm_deliveries.key)[UNSCORED] == posted["unscored_reason"]
     with warehouse.engine.connect() as conn:
         assert conn.execute(select(events_inbox.c.status)).scalar_one() == "notified"
