@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,14 +170,13 @@ class LiveFleet:
     """The fleet file as long-running services see it: read again whenever the file changes.
 
     A rooftop added to the file is served at its next request, with no restart. A file that
-    stops being valid leaves the last good fleet in force (and says why in `error`).
+    stops being valid leaves the last good fleet in force, and the log says why.
     """
 
     def __init__(self, path: Path | None, fleet: Fleet | None = None):
         self.path = path
         self._stamp = self._stat()  # before reading: an edit in between is read again next time
         self._fleet = fleet if fleet is not None else load_fleet(path)
-        self.error: str | None = None
 
     @classmethod
     def fixed(cls, fleet: Fleet) -> LiveFleet:
@@ -196,7 +196,9 @@ class LiveFleet:
         if stamp != self._stamp:
             self._stamp = stamp
             try:
-                self._fleet, self.error = load_fleet(self.path), None
+                self._fleet = load_fleet(self.path)
             except FleetError as exc:
-                self.error = str(exc)
+                logging.getLogger(__name__).warning(
+                    "fleet file not reloaded, the last good one stays: %s", exc
+                )
         return self._fleet

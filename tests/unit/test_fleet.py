@@ -27,6 +27,7 @@ def test_demo_fleet_has_three_rooftops_on_two_dms_kinds_and_two_time_zones():
         ({"dms": {"kind": "tekion", "base_url": "http://x", "app_id_env": "A", "secret_key_env": "B",
                   "dealer_id": "d", "client_secret": "hunter2"}}, "unknown dms field(s) client_secret"),
         ({"id": "Lakeside Honda"}, "must be lower-case"),
+        ({"webhook_legacy_signature": "yes"}, "webhook_legacy_signature must be true or false"),
     ],
 )  # fmt: skip
 def test_a_bad_rooftop_is_refused_naming_it(change, message):
@@ -50,3 +51,9 @@ def test_relative_extract_paths_are_taken_from_the_fleet_file(tmp_path):
 def test_a_missing_fleet_file_names_the_variable(tmp_path):
     with pytest.raises(FleetError, match="AUTERITY_FLEET"):
         load_fleet(tmp_path / "nope.yaml")
+
+
+def test_the_older_signature_is_accepted_only_where_a_rooftop_says_so():
+    (default,) = parse_fleet({"dealerships": [rooftop()]}).dealerships
+    (legacy,) = parse_fleet({"dealerships": [rooftop(webhook_legacy_signature=True)]}).dealerships
+    assert (default.webhook_legacy_signature, legacy.webhook_legacy_signature) == (False, True)
