@@ -89,7 +89,7 @@ def _reach(tables: dict[str, pd.DataFrame], dealership_id: str) -> pd.Timestamp:
     latest = [
         utc(frame.loc[frame["dealership_id"] == dealership_id, "updated_at"]).max()
         for name, frame in tables.items()
-        if name != SYNCED_DAYS and "updated_at" in frame and "dealership_id" in frame
+        if name != SYNCED_DAYS and frame is not None and {"updated_at", "dealership_id"} <= set(frame)
     ]
     latest = [t for t in latest if pd.notna(t)]
     return max(latest) if latest else pd.Timestamp.min.tz_localize("UTC")
