@@ -137,6 +137,7 @@ def test_an_outcome_counts_only_once_its_whole_window_was_synced():
         "leads": pd.DataFrame(
             {"dealership_id": ["b"], "updated_at": pd.to_datetime(["2025-08-31"], utc=True)}
         ),
+        "lead_enrichments": None,  # a table the caller has none of
     }
     now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
     known = outcome_known(leads["dealership_id"], leads["received_at"], pd.Timedelta(days=30), now, tables)
