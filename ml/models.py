@@ -28,7 +28,7 @@ class TabularModel:
     def matured_outcomes(self, engine: Engine, as_of: dt.datetime) -> int:
         """How many records have a known outcome at `as_of` (by the days synced, as training labels
         them): what retraining counts."""
-        from ml.features.frames import SYNCED_DAYS, load_tables, outcome_known
+        from ml.features.frames import SYNCED_DAYS, outcome_known, synced_days
 
         table = metadata.tables[self.outcome_table]
         query = select(table.c.dealership_id, table.c[self.outcome_time], table.c.updated_at).where(
@@ -36,7 +36,7 @@ class TabularModel:
         )
         with engine.connect() as conn:
             outcomes = pd.read_sql(query, conn)
-        tables = {self.outcome_table: outcomes, SYNCED_DAYS: load_tables(engine, [])[SYNCED_DAYS]}
+        tables = {self.outcome_table: outcomes, SYNCED_DAYS: synced_days(engine)}
         known = outcome_known(
             outcomes["dealership_id"], outcomes[self.outcome_time], pd.Timedelta(self.horizon), as_of, tables
         )

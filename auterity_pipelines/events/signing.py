@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TOLERANCE_SECONDS = 300  # a delivery older or newer than this is refused as a replay
 V1, LEGACY = "v1", "sha256"
@@ -48,7 +48,7 @@ class Verifier:
     """A delivery's signature, checked in two steps: the headers before any of the body is read,
     then the body as it streams in (so a forged request costs a header check, not a buffered body)."""
 
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's repr
     dealership_id: str
     expected: list[tuple[str, str]]  # (scheme, hex digest) the sender claims
     timestamp: str

@@ -26,8 +26,6 @@ def load_tables(
     engine: Engine, names: Iterable[str], dealership_ids: Iterable[str] | None = None
 ) -> dict[str, pd.DataFrame]:
     """Each named table, all rows or those of the given dealerships; and the days each rooftop has synced."""
-    from auterity_pipelines.schema import partition_volumes
-
     frames = {}
     with engine.connect() as conn:
         for name in names:
@@ -36,11 +34,19 @@ def load_tables(
             if dealership_ids is not None:
                 query = query.where(table.c.dealership_id.in_(list(dealership_ids)))
             frames[name] = pd.read_sql(query, conn)
-        days = select(partition_volumes.c.dealership_id, partition_volumes.c.day).distinct()
-        if dealership_ids is not None:
-            days = days.where(partition_volumes.c.dealership_id.in_(list(dealership_ids)))
-        frames[SYNCED_DAYS] = pd.read_sql(days, conn)
+    frames[SYNCED_DAYS] = synced_days(engine, dealership_ids)
     return frames
+
+
+def synced_days(engine: Engine, dealership_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """(dealership_id, day) of every rooftop-day a sync loaded, daily or history (`partition_volumes`)."""
+    from auterity_pipelines.schema import partition_volumes
+
+    query = select(partition_volumes.c.dealership_id, partition_volumes.c.day).distinct()
+    if dealership_ids is not None:
+        query = query.where(partition_volumes.c.dealership_id.in_(list(dealership_ids)))
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn)
 
 
 def outcome_known(
