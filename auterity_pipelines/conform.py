@@ -67,6 +67,24 @@ def parse_int(value: object, field: str, low: int, high: int) -> int | None:
     return int(number)
 
 
+_YES = {"true", "yes", "y", "1", "opt-in", "opted_in", "in"}
+_NO = {"false", "no", "n", "0", "opt-out", "opted_out", "out"}
+
+
+def parse_consent(value: object, field: str) -> bool | None:
+    """A DMS contact preference: True opted in, False opted out, None never stated."""
+    if isinstance(value, bool):
+        return value
+    raw = text(value, 20)
+    if raw is None:
+        return None
+    if raw.lower() in _YES:
+        return True
+    if raw.lower() in _NO:
+        return False
+    raise RecordError(f"{field} {raw!r} is not a yes or no")
+
+
 def raw_key(record: dict, tz: ZoneInfo) -> tuple[str, dt.datetime]:
     """What a raw table needs of any record: its DMS id and when the DMS last changed it."""
     if record.get(MALFORMED_KEY):
@@ -93,6 +111,8 @@ def customer(dealership_id: str, r: dict, tz: ZoneInfo) -> dict:
         "phone": text(r.get("phone"), 40),
         "postal_code": text(r.get("postal_code"), 20),
         "updated_at": parse_time(r["modified_at"], tz, "modified_at"),
+        "email_opt_in": parse_consent(r.get("email_opt_in"), "email_opt_in"),
+        "sms_opt_in": parse_consent(r.get("sms_opt_in"), "sms_opt_in"),
     }
 
 

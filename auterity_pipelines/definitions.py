@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.automations import automation_assets
 from assets.core import conform
 from assets.dms import dms_sync
 from assets.enrichment import lead_enrichments, repair_order_enrichments
@@ -23,10 +24,12 @@ from auterity_pipelines.jobs import (
     quarantine_replay_job,
 )
 from resources.ai import RelayCore
+from resources.channels import channels_resource
 from resources.dms.fleet import dms_fleet_resource
 from resources.mlflow import neuroweaver_resource
 from resources.warehouse import warehouse_resource
 from sensors.alerts import alert_on_run_failure
+from sensors.automations import automation_schedule, automation_triggers, automations_file, automations_job
 from sensors.bootstrap import demo_bootstrap
 from sensors.events import dms_events_done, extract_day_drops, inbox_events, lead_file_drops
 from sensors.fleet import fleet_partitions
@@ -46,6 +49,7 @@ defs = dg.Definitions(
         crm_deliveries,
         customer_identity,
         vehicle_identity,
+        *automation_assets,
     ],
     jobs=[
         dms_sync_job,
@@ -58,6 +62,7 @@ defs = dg.Definitions(
         identity_job,
         freshness_job,
         quarantine_replay_job,
+        automations_job,
     ],
     asset_checks=[sync_freshness],
     schedules=[nightly_dms_sync, nightly_identity, weekly_model_training, hourly_freshness],
@@ -71,11 +76,15 @@ defs = dg.Definitions(
         extract_day_drops,
         alert_on_run_failure,
         demo_bootstrap,
+        automation_triggers,
+        automation_schedule,
+        automations_file,
     ],
     resources={
         "dms": dms_fleet_resource(),
         "warehouse": warehouse_resource(),
         "relaycore": RelayCore(),
         "neuroweaver": neuroweaver_resource(),
+        "channels": channels_resource(),
     },
 )

@@ -60,8 +60,17 @@ NESTED_LINES_KEY = "lines"
 MALFORMED_KEY = "_malformed"
 
 
+# Columns an extract may carry after the required ones: the DMS's contact preferences.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"customers": ("email_opt_in", "sms_opt_in")}
+
+
 def columns(entity: str) -> tuple[str, ...]:
     return KEY_COLUMNS + ENTITY_COLUMNS[entity]
+
+
+def written_columns(entity: str) -> tuple[str, ...]:
+    """What an extract writer writes: the required columns, then the optional ones."""
+    return columns(entity) + OPTIONAL_COLUMNS.get(entity, ())
 
 
 # Times from outside are believed only within these years: anything else is a wrong clock or

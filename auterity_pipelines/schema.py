@@ -79,6 +79,9 @@ customers = Table(
     Column("phone", String(40)),
     Column("postal_code", String(20)),
     _ts("updated_at", nullable=False),
+    # The DMS's contact preferences: True opted in, False opted out, None never asked (no consent).
+    Column("email_opt_in", Boolean),
+    Column("sms_opt_in", Boolean),
 )
 vehicles = Table(
     "vehicles",
@@ -280,6 +283,45 @@ events_inbox = Table(
     _ts("processed_at"),
     Column("error", Text),
     Index("ix_events_inbox_status", "status", "seq"),
+)
+# Every decision an automation took about a subject on a channel: one row per (automation,
+# subject, channel, window), claimed before anything is sent, so nothing is sent twice.
+automation_deliveries = Table(
+    "automation_deliveries",
+    metadata,
+    Column(
+        "delivery_key", String(64), primary_key=True
+    ),  # hash of automation, rooftop, subject, channel, window
+    Column("automation", String(120), nullable=False),
+    Column("dealership_id", String(128), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("channel", String(20), nullable=False),  # sms | email | chat | crm
+    Column("window", String(40), nullable=False),
+    Column("recipient", String(120)),  # masked: never the whole address or number
+    Column("decision", String(20), nullable=False),  # sending | sent | deferred | suppressed | failed
+    Column("reason", Text),
+    Column(
+        "retryable", Boolean, nullable=False, default=False
+    ),  # failed before anything reached the provider
+    Column("provider_message_id", String(200)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("partition_key", String(200), nullable=False),  # the run that takes it up again
+    _ts("send_after"),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    Column("run_id", String(64)),
+    Index("ix_automation_deliveries_due", "decision", "send_after"),
+    Index("ix_automation_deliveries_rooftop", "dealership_id", "created_at"),
+)
+# Customers who replied STOP (or were opted out by hand), per rooftop and channel.
+contact_opt_outs = Table(
+    "contact_opt_outs",
+    metadata,
+    _id("dealership_id"),
+    Column("channel", String(20), primary_key=True),
+    Column("address", String(320), primary_key=True),  # E.164 phone or lower-cased e-mail
+    Column("source", String(40), nullable=False),
+    _ts("received_at", nullable=False),
 )
 # The outcome of each data quality check on each rooftop-day, for the steps of other runs that
 # must not read a partition a blocking check failed (enrichment), and for people to query.

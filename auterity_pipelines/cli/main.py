@@ -7,6 +7,7 @@ import json
 import click
 
 from auterity_pipelines.cli.adf import adf
+from auterity_pipelines.cli.automations import automations
 from auterity_pipelines.cli.dev import dev
 from auterity_pipelines.cli.events import consume_events, serve_events
 from auterity_pipelines.cli.leads import leads
@@ -88,6 +89,7 @@ cli.add_command(adf)
 cli.add_command(serve_events)
 cli.add_command(consume_events)
 cli.add_command(leads)
+cli.add_command(automations)
 
 if __name__ == "__main__":
     cli()

@@ -78,7 +78,10 @@ def keep_writing_extracts(days: int, settings, every: float = 300) -> None:
     default=0,
     help="First write this many past days of extracts for the fleet's extract rooftops.",
 )
-def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extract_days, **faults):
+@click.option(
+    "--smtp-port", type=int, default=8025, show_default=True, help="The demo mailbox's SMTP port (0: none)."
+)
+def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extract_days, smtp_port, **faults):
     """Serve the demo fleet's DMSs: Fortellis and Tekion styles, deterministic data, optional faults."""
     import uvicorn
 
@@ -98,7 +101,13 @@ def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extrac
         # A DMS drops each finished day's extract after its midnight; so does the simulator.
         threading.Thread(target=keep_writing_extracts, args=(extract_days, settings), daemon=True).start()
     simulator = Simulator(settings, Faults(**faults))
+    if smtp_port:
+        simulator.mailbox.start(smtp_port, host)
+        click.echo(f"demo mailbox: SMTP on {host}:{smtp_port}, GET /_mail lists what arrived")
     click.echo(
         f"DMS simulator on http://{host}:{port} (Fortellis: /fortellis/v1/…, Tekion: /tekion/openapi/v4/…)"
     )
-    uvicorn.run(simulator.app(), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(simulator.app(), host=host, port=port, log_level="warning")
+    finally:
+        simulator.mailbox.stop()

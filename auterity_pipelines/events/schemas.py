@@ -22,6 +22,7 @@ from auterity_pipelines.records import LATEST_TIME as LATEST
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Vin = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=11, max_length=17)]
 LEAD_RECEIVED = "lead.received"
+LEAD_RESPONDED = "lead.responded"
 
 
 def _sane(moment: dt.datetime) -> dt.datetime:
@@ -76,6 +77,12 @@ class AppointmentCreated(_Data):
     service_type: str | None = None
 
 
+class LeadResponded(_Data):
+    lead_id: Id
+    responded_at: Time
+    by: str | None = Field(default=None, max_length=200)  # who answered, as the CRM names them
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Id  # the sender's event id: a redelivery carries the same one
@@ -102,11 +109,16 @@ class AppointmentCreatedEvent(_Envelope):
     data: AppointmentCreated
 
 
+class LeadRespondedEvent(_Envelope):
+    type: Literal["lead.responded"]
+    data: LeadResponded
+
+
 DmsEvent = Annotated[
-    RoClosedEvent | DealFundedEvent | VehicleReceivedEvent | AppointmentCreatedEvent,
+    RoClosedEvent | DealFundedEvent | VehicleReceivedEvent | AppointmentCreatedEvent | LeadRespondedEvent,
     Field(discriminator="type"),
 ]
-EVENT_TYPES = ("ro.closed", "deal.funded", "vehicle.received", "appointment.created")
+EVENT_TYPES = ("ro.closed", "deal.funded", "vehicle.received", "appointment.created", LEAD_RESPONDED)
 _ADAPTER = TypeAdapter(DmsEvent)
 
 

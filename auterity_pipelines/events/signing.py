@@ -116,3 +116,17 @@ def verify(
     for digest in digests.values():
         digest.update(body)
     verifier.check(digests)
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """The `X-Twilio-Signature` of a form post: base64 HMAC-SHA1 of the URL and the sorted fields."""
+    import base64
+
+    data = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def verify_twilio(auth_token: str, url: str, params: dict[str, str], signature: str | None) -> None:
+    """SignatureError unless `signature` is the provider's signature of this form post to `url`."""
+    if not signature or not hmac.compare_digest(twilio_signature(auth_token, url, params), signature):
+        raise SignatureError("X-Twilio-Signature does not match")

@@ -23,6 +23,7 @@ class DemoCrm:
     def __init__(self, secret: str):
         self.secret = secret
         self.received: dict[str, deque] = {}
+        self.tasks: dict[str, deque] = {}
 
     async def post(self, request: Request) -> JSONResponse:
         dealership_id = request.path_params["dealership_id"]
@@ -40,8 +41,18 @@ class DemoCrm:
             return JSONResponse(
                 {"error": str(exc)}, status_code=401 if isinstance(exc, SignatureError) else 400
             )
+        if message.get("kind") == "automation":
+            # A task for staff, not a lead: kept apart, and once per Idempotency-Key as a CRM would.
+            key = request.headers.get("idempotency-key")
+            tasks = self.tasks.setdefault(dealership_id, deque(maxlen=KEPT))
+            if key is None or all(t["key"] != key for t in tasks):
+                tasks.append({"key": key, **message})
+            return JSONResponse({"ok": True})
         self.received.setdefault(dealership_id, deque(maxlen=KEPT)).append(message)
         return JSONResponse({"ok": True})
+
+    async def task_list(self, request: Request) -> JSONResponse:
+        return JSONResponse({"tasks": list(self.tasks.get(request.path_params["dealership_id"], ()))})
 
     async def leads(self, request: Request) -> JSONResponse:
         return JSONResponse({"leads": list(self.received.get(request.path_params["dealership_id"], ()))})
@@ -50,4 +61,5 @@ class DemoCrm:
         return [
             Route("/_crm/{dealership_id}/leads", self.post, methods=["POST"]),
             Route("/_crm/{dealership_id}/leads", self.leads, methods=["GET"]),
+            Route("/_crm/{dealership_id}/tasks", self.task_list, methods=["GET"]),
         ]

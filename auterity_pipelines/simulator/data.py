@@ -203,7 +203,22 @@ def _customer(dms, rng, changed, day, index, version, modified):
     first, last, email, phone, postal, _ = dms.customer_fields(day, index)
     if version:
         phone = f"({changed.randint(201, 989)}) 555-{changed.randint(0, 9999):04d}"
-    return {"first_name": first, "last_name": last, "email": email, "phone": phone, "postal_code": postal}
+    return {
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "phone": phone,
+        "postal_code": postal,
+        **contact_preferences(dms._rng("consent", day, index)),
+    }
+
+
+def contact_preferences(rng: random.Random) -> dict:
+    """What the customer told the store: most accept e-mail, fewer SMS, some were never asked."""
+    return {
+        "email_opt_in": rng.choices([True, False, None], [0.7, 0.15, 0.15])[0],
+        "sms_opt_in": rng.choices([True, False, None], [0.45, 0.25, 0.3])[0],
+    }
 
 
 def _vehicle(dms, rng, changed, day, index, version, modified):

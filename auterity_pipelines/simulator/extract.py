@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from auterity_pipelines.records import ENTITIES, columns, split_lines
+from auterity_pipelines.records import ENTITIES, columns, split_lines, written_columns
 from auterity_pipelines.simulator.data import RooftopDms
 from resources.dms.extract import file_digest
 from resources.dms.window import Window
@@ -37,12 +37,12 @@ def write_extract(
     rows = dict.fromkeys(entities, 0)
     try:
         for entity in entities:
-            writers[entity].writerow(columns(entity))
+            writers[entity].writerow(written_columns(entity))
         for entity in entities:
             if entity == "repair_order_lines":
                 continue
             for _, record in dms.stream(entity, window.start, window.end):
-                writers[entity].writerow([_cell(record.get(c)) for c in columns(entity)])
+                writers[entity].writerow([_cell(record.get(c)) for c in written_columns(entity)])
                 rows[entity] += 1
                 for line in split_lines(record) if "repair_order_lines" in writers else ():
                     writers["repair_order_lines"].writerow(

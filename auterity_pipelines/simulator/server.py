@@ -25,6 +25,7 @@ from auterity_pipelines.records import REST_ENTITIES, TIME_FIELDS, content_check
 from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
 from auterity_pipelines.simulator.crm import DemoCrm
 from auterity_pipelines.simulator.data import EPOCH, RooftopDms, SimulatorSettings, truth
+from auterity_pipelines.simulator.messaging import DemoChat, DemoSms, Mailbox
 
 MAX_PAGE_SIZE = 1000
 
@@ -95,6 +96,16 @@ class Simulator:
         self._rooftops: dict[str, RooftopDms] = {}
         webhook = "AUTERITY_DEMO_WEBHOOK_SECRET"
         self.crm = DemoCrm(self.credentials.get(webhook, DEMO_CREDENTIALS[webhook]))
+        sid, token = "AUTERITY_SMS_ACCOUNT_SID", "AUTERITY_SMS_AUTH_TOKEN"
+        self.sms = DemoSms(
+            {
+                self.credentials.get(sid, DEMO_CREDENTIALS[sid]): self.credentials.get(
+                    token, DEMO_CREDENTIALS[token]
+                )
+            }
+        )
+        self.chat = DemoChat()
+        self.mailbox = Mailbox()
 
     def rooftop(self, key: str) -> RooftopDms:
         # Kept: a rooftop remembers which leads converted and which visits came back.
@@ -312,6 +323,9 @@ class Simulator:
                 Route("/_sim/identities", self.identities),
                 Route("/_sim/health", lambda request: JSONResponse({"ok": True})),
                 *self.crm.routes(),
+                *self.sms.routes(),
+                *self.chat.routes(),
+                *self.mailbox.routes(),
             ]
         )
 

@@ -1,0 +1,188 @@
+"""When automations run: after the runs whose tables they read, at their rooftop-local hour, and
+when a deferred message falls due. The file's problems show here too."""
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from assets.automations import AUTOMATIONS, GROUP, automation_key
+from auterity_pipelines.automations.config import load_automations
+from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key, rooftop_days
+from resources.warehouse import Warehouse
+from sensors.events import fleet_or_skip
+
+PAGE = 300
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+automations_job = dg.define_asset_job(
+    "automations_job",
+    selection=dg.AssetSelection.groups(GROUP),
+    executor_def=dg.in_process_executor,
+    description="Run one automation (or several) for a rooftop-day: decide, send, record.",
+)
+
+
+def _tags(name: str, dealership_id: str) -> dict[str, str]:
+    return {"auterity/automation": name, "auterity/dealership": dealership_id}
+
+
+def _request(name: str, key: str, run_key: str) -> dg.RunRequest:
+    dealership_id = rooftop_days.get_partition_key_from_str(key).keys_by_dimension["dealership"]
+    return dg.RunRequest(
+        run_key=run_key,
+        asset_selection=[automation_key(name)],
+        partition_key=key,
+        tags=_tags(name, dealership_id),
+    )
+
+
+def triggered_requests(records, automations) -> list[dg.RunRequest]:
+    """A run per automation that reads what a materialization wrote, for its rooftop-day."""
+    requests = []
+    for record in records:
+        if not record.partition_key:
+            continue
+        dealership_id = rooftop_days.get_partition_key_from_str(record.partition_key).keys_by_dimension[
+            "dealership"
+        ]
+        for a in automations:
+            if tuple(record.asset_key.path) in a.template.triggered_by and a.covers(dealership_id):
+                requests.append(_request(a.name, record.partition_key, f"{a.name}:{record.storage_id}"))
+    return requests
+
+
+def _in_flight(instance: dg.DagsterInstance, name: str, key: str) -> bool:
+    return bool(
+        instance.get_run_records(
+            filters=dg.RunsFilter(
+                statuses=[
+                    dg.DagsterRunStatus.QUEUED,
+                    dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING,
+                    dg.DagsterRunStatus.STARTED,
+                ],
+                tags={"auterity/automation": name, "dagster/partition": key},
+            ),
+            limit=1,
+        )
+    )
+
+
+@dg.sensor(
+    job=automations_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Runs each event-triggered automation after a run wrote what it reads (a lead scored, "
+    "lines enriched, deals synced), and any automation whose deferred messages have fallen due.",
+)
+def automation_triggers(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse
+) -> dg.SensorResult | dg.SkipReason:
+    from resources.channels.ledger import due
+
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    event_driven = [a for a in AUTOMATIONS.automations if a.template.trigger == "event" and a.enabled]
+    keys = sorted({k for a in event_driven for k in a.template.triggered_by})
+    requests: list[dg.RunRequest] = []
+    for path in keys:
+        name = "/".join(path)
+        after = cursor.get(name)
+        if after is None:
+            # First evaluation: start from now, not from every materialization in history.
+            latest = context.instance.get_latest_materialization_event(dg.AssetKey(list(path)))
+            cursor[name] = latest.storage_id if latest is not None else 0
+            continue
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(path)), after_storage_id=after),
+            limit=PAGE,
+            ascending=True,
+        ).records
+        if records:
+            cursor[name] = records[-1].storage_id
+        requests += triggered_requests(records, event_driven)
+    now = dt.datetime.now(dt.UTC)
+    known = {a.name for a in AUTOMATIONS.automations}
+    minute = now.strftime("%Y%m%d%H%M")
+    for row in due(warehouse.engine, now):
+        if row["automation"] in known and not _in_flight(
+            context.instance, row["automation"], row["partition_key"]
+        ):
+            requests.append(
+                _request(
+                    row["automation"],
+                    row["partition_key"],
+                    f"due:{row['automation']}:{row['partition_key']}:{minute}",
+                )
+            )
+    if not requests:
+        return dg.SensorResult(cursor=json.dumps(cursor), skip_reason="nothing new for an automation")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor))
+
+
+def scheduled_due(
+    automation, dealership_id: str, timezone: str, now: dt.datetime
+) -> tuple[str, dt.date] | None:
+    """(run key, partition day) when a scheduled automation's rooftop-local time has come today."""
+    local = now.astimezone(ZoneInfo(timezone))
+    hour, minute = map(int, automation.params.at.split(":"))
+    if (local.hour, local.minute) < (hour, minute):
+        return None
+    if automation.template.trigger == "weekly" and WEEKDAYS[local.weekday()] != automation.params.weekday:
+        return None
+    today = local.date()
+    # A daily digest covers the day that just ended; a reminder or a weekly digest, today.
+    day = today - dt.timedelta(days=1) if automation.template.name == "warranty_digest" else today
+    return f"{automation.name}:{dealership_id}:{today.isoformat()}", day
+
+
+@dg.sensor(
+    job=automations_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Runs each scheduled automation (nightly reminders, daily and weekly digests) once per "
+    "rooftop at its rooftop-local time.",
+)
+def automation_schedule(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    fleet = fleet_or_skip()
+    if isinstance(fleet, dg.SkipReason):
+        return fleet
+    known = set(context.instance.get_dynamic_partitions(DEALERSHIPS.name))
+    first = DAYS.start.date()
+    now = dt.datetime.now(dt.UTC)
+    requests = []
+    for a in AUTOMATIONS.automations:
+        if a.template.trigger == "event":
+            continue
+        for dealership in fleet.dealerships:
+            if dealership.id not in known or not a.covers(dealership.id):
+                continue
+            found = scheduled_due(a, dealership.id, dealership.timezone, now)
+            if found and found[1] >= first:
+                requests.append(_request(a.name, str(partition_key(dealership.id, found[1])), found[0]))
+    if not requests:
+        return dg.SkipReason("no scheduled automation is due")
+    return dg.SensorResult(run_requests=requests)
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Checks the automations file every minute: each problem is named here (as a sensor error) "
+    "until the file is fixed; an automation with a problem does not run, the others do.",
+)
+def automations_file(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    fleet = fleet_or_skip()
+    current = load_automations(fleet=None if isinstance(fleet, dg.SkipReason) else fleet)
+    problems = [str(p) for p in current.problems]
+    if problems:
+        raise ValueError(
+            f"{current.path}: {len(problems)} problem(s); automations with one are not running:\n"
+            + "\n".join(problems)
+        )
+    if current.digest != AUTOMATIONS.digest:
+        return dg.SkipReason(
+            f"{current.path} changed since the code location loaded: reload it (Deployment → Reload) to apply"
+        )
+    return dg.SkipReason(f"{len(current.automations)} automation(s) valid in {current.path}")
