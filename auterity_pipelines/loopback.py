@@ -28,3 +28,10 @@ def serve_app_in_thread(app, name: str, port: int = 0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+async def read_form(request) -> dict[str, str]:
+    """An urlencoded form body as a dict (the last value of a repeated field), without python-multipart."""
+    from urllib.parse import parse_qs
+
+    return {k: v[-1] for k, v in parse_qs((await request.body()).decode(), keep_blank_values=True).items()}

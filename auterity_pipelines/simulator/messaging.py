@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from auterity_pipelines.events.signing import twilio_signature
+from auterity_pipelines.loopback import read_form
 
 KEPT = 10_000
 PAGE_SIZE = 50
@@ -91,7 +92,7 @@ class DemoSms:
         refused = await self.faults.answer(fault)
         if refused is not None:
             return refused
-        form = dict(await request.form())
+        form = await read_form(request)
         for field in ("To", "From", "Body"):
             if not form.get(field):
                 return JSONResponse(
@@ -235,7 +236,7 @@ class Mailbox:
                 "from": envelope.mail_from,
                 "to": list(envelope.rcpt_tos),
                 "subject": parsed["Subject"],
-                "message_id": parsed["Message-ID"],
+                "message_id": str(parsed["Message-ID"]).strip(),
                 "body": parsed.get_body(("plain",)).get_content().strip()
                 if parsed.get_body(("plain",))
                 else "",
@@ -244,11 +245,17 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
     def start(self, port: int, host: str = "127.0.0.1") -> int:
+        import socket
+
         from aiosmtpd.controller import Controller
 
+        if port == 0:  # the controller checks it is up by connecting to its port, so it needs a real one
+            with socket.socket() as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
         self.controller = Controller(self, hostname=host, port=port)
         self.controller.start()
-        return self.controller.server.sockets[0].getsockname()[1]
+        return port
 
     def stop(self) -> None:
         if self.controller is not None:

@@ -13,14 +13,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from auterity_pipelines.loopback import serve_app_in_thread
+from auterity_pipelines.loopback import read_form, serve_app_in_thread
 from auterity_pipelines.records import REST_ENTITIES, TIME_FIELDS, content_checksum
 from auterity_pipelines.simulator.credentials import DEMO_CREDENTIALS
 from auterity_pipelines.simulator.crm import DemoCrm
@@ -71,10 +70,6 @@ def to_epoch_ms(value: object) -> object:
 
 def to_tekion(record: dict) -> dict:
     return {k: to_epoch_ms(v) if k in TIME_FIELDS and v is not None else v for k, v in record.items()}
-
-
-async def _form(request: Request) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
 
 
 def _iso(value: str) -> dt.datetime:
@@ -153,7 +148,7 @@ class Simulator:
     # -- the two API styles ------------------------------------------------------------
 
     async def fortellis_token(self, request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         client_id, secret = form.get("client_id"), form.get("client_secret")
         if request.headers.get("authorization", "").startswith("Basic "):
             client_id, _, secret = (
@@ -170,7 +165,7 @@ class Simulator:
         return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
     async def tekion_token(self, request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         if (form.get("app_id"), form.get("secret_key")) != (
             self.credentials["AUTERITY_DEMO_TEKION_APP_ID"],
             self.credentials["AUTERITY_DEMO_TEKION_SECRET_KEY"],

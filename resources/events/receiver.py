@@ -138,8 +138,13 @@ class Receiver:
         return JSONResponse({"event_id": stored.event_id, "duplicate": not stored.created}, status_code=202)
 
     def app(self) -> Starlette:
+        from resources.events.sms import SmsWebhooks
+
+        sms = SmsWebhooks(self)
         return Starlette(
             routes=[
+                Route("/sms/{dealership_id}/inbound", sms.inbound, methods=["POST"]),
+                Route("/sms/{dealership_id}/status", sms.status, methods=["POST"]),
                 Route("/v1/dealerships/{dealership_id}/leads", self.leads, methods=["POST"]),
                 Route("/v1/dealerships/{dealership_id}/events", self.events, methods=["POST"]),
                 Route("/health", lambda request: JSONResponse({"ok": True})),
