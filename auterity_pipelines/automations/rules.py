@@ -41,8 +41,9 @@ class QuietHours:
     def next_allowed(self, moment: dt.datetime, timezone: str) -> dt.datetime | None:
         """The first minute at or after `moment` outside quiet hours, in UTC; None when `moment` is allowed.
 
-        Found by stepping through local wall-clock minutes, so a DST change that skips or repeats
-        the end time still lands on the first real minute after it.
+        The end is a rooftop wall time on the day it next comes. One that a spring-forward skips is
+        read in the offset before the change (an end of 02:30 on that night is 03:30 the new time),
+        as calendars do; after a fall-back the end is in the new offset, so the night is longer.
         """
         zone = ZoneInfo(timezone)
         local = moment.astimezone(zone)
@@ -51,8 +52,6 @@ class QuietHours:
         day = local.date()
         for _ in range(3):
             end = dt.datetime.combine(day, self.end, zone)
-            # A wall time skipped by a spring-forward does not exist; fold=0 reads it as the
-            # offset before the change, which normalising moves past the gap.
             end = end.astimezone(dt.UTC).astimezone(zone)
             if end > local and not self.contains(end.time()):
                 return end.astimezone(dt.UTC).replace(second=0, microsecond=0)

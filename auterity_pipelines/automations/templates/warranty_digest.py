@@ -7,7 +7,7 @@ from sqlalchemy import and_, select
 
 from auterity_pipelines.automations.library import Notify, Params, Scope, Subject, Template
 from auterity_pipelines.automations.queries import ui_link
-from auterity_pipelines.schema import RAW_TABLES, repair_order_enrichments
+from auterity_pipelines.schema import RAW_TABLES, repair_order_enrichments, repair_orders
 
 MAX_ITEMS = 20  # lines named in the message; the count covers all
 
@@ -20,11 +20,11 @@ class WarrantyDigestParams(Params):
 
 
 def find(scope: Scope, params: WarrantyDigestParams):
-    raw = RAW_TABLES["repair_orders"]
-    e = repair_order_enrichments
+    raw, ro, e = RAW_TABLES["repair_orders"], repair_orders, repair_order_enrichments
     query = (
         select(e.c.ro_number, e.c.line_number, e.c.category, e.c.summary)
-        .join(raw, and_(raw.c.dealership_id == e.c.dealership_id, raw.c.source_id == e.c.ro_number))
+        .join(ro, and_(ro.c.dealership_id == e.c.dealership_id, ro.c.ro_number == e.c.ro_number))
+        .join(raw, and_(raw.c.dealership_id == ro.c.dealership_id, raw.c.source_id == ro.c.source_id))
         .where(
             e.c.dealership_id == scope.dealership_id,
             raw.c.partition_day == scope.day,
