@@ -64,7 +64,13 @@ def run_alive(instance: dg.DagsterInstance, run_id: str) -> bool:
     return run is not None and run.status in _LIVE
 
 
-def build_automation_asset(automation: Automation, rate_limits: dict[str, int]) -> dg.AssetsDefinition:
+# A step retry sends again only what failed before reaching the provider (the ledger knows which).
+SEND_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL)
+
+
+def build_automation_asset(
+    automation: Automation, rate_limits: dict[str, int], retry_policy: dg.RetryPolicy = SEND_RETRY
+) -> dg.AssetsDefinition:
     template, channel = automation.template, automation.channel
 
     @dg.asset(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
+import pytest
 import yaml
 from sqlalchemy import delete, insert, select
 
@@ -27,6 +28,7 @@ from resources.channels import Channels
 from resources.dms.fleet import DmsFleet
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
+from tests.helpers import load_history
 
 ROOFTOP = "lakeside-honda"
 DAY = dt.date(2026, 11, 19)
@@ -63,12 +65,14 @@ class World:
         assert not found.problems, found.problems
         return found
 
-    def run(self, text: str, instance, raise_on_error: bool = True, **channel_changes):
+    def run(self, text: str, instance, raise_on_error: bool = True, retry_policy=None, **channel_changes):
         """Materialize each automation in `text` for the rooftop-day; the materialization metadata of each."""
         found = self.automations(text)
         out = {}
         for automation in found.automations:
-            asset = build_automation_asset(automation, found.rate_limits)
+            asset = build_automation_asset(
+                automation, found.rate_limits, retry_policy or dg.RetryPolicy(max_retries=0)
+            )
             result = dg.materialize(
                 [asset],
                 resources=self.resources(**channel_changes),
@@ -187,3 +191,55 @@ def write_fleet(path: Path, url: str) -> Path:
         )
     )
     return path
+
+
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Eight months of one simulated rooftop, ending with partition DAY, and the loopback providers."""
+    from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
+    from auterity_pipelines.simulator.server import Simulator, serve_in_thread
+
+    tmp = tmp_path_factory.mktemp("automations")
+    warehouse = Warehouse(url=f"sqlite:///{tmp / 'warehouse.db'}")
+    warehouse.upgrade()
+    dms = RooftopDms(ROOFTOP, SimulatorSettings(now=NOW))
+    last = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC)
+    load_history(warehouse, dms, ROOFTOP, last - dt.timedelta(days=240), last, DAY - dt.timedelta(days=1))
+    load_history(warehouse, dms, ROOFTOP, last, last + dt.timedelta(days=1), DAY)
+    simulator = Simulator(SimulatorSettings(now=NOW))
+    smtp_port = simulator.mailbox.start(0)
+    with serve_in_thread(simulator) as url, pytest.MonkeyPatch.context() as patch:
+        fleet = write_fleet(tmp / "fleet.yaml", url)
+        patch.setenv("AUTERITY_FLEET", str(fleet))
+        patch.setenv("AUTERITY_TEST_CHAT_URL", f"{url}/_chat/{CHAT_PATH}")
+        yield World(warehouse, url, smtp_port, simulator, fleet, tmp)
+    simulator.mailbox.stop()
+
+
+@pytest.fixture
+def fresh(world, instance):
+    """The world with no decision, opt-out, score, enrichment, vehicle, event or received message in it."""
+    world.reset()
+    yield world
+    world.reset()
+
+
+RATE = "rate_limits: {sms: 10000, email: 10000, chat: 10000, crm: 10000}\n"
+
+
+def automation(name: str, template: str, params: str, extra: str = "", rate: str = RATE) -> str:
+    """An automations file of one automation for the rooftop."""
+    return (
+        f"{rate}automations:\n  - name: {name}\n    template: {template}\n    dealerships: [{ROOFTOP}]\n"
+        f"    params: {params}\n{extra}"
+    )
+
+
+HOT = automation(
+    "hot",
+    "hot_lead_alert",
+    "{min_score: 0.6, notify: {channel: sms, to_env: AUTERITY_DEMO_SALES_MANAGER_PHONE}}",
+)

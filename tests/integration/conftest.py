@@ -17,6 +17,7 @@ from ml.registry import Store
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
 from tests.helpers import load_history
+from tests.integration.automations_world import fresh, world  # noqa: F401 (fixtures of the automation tests)
 from tests.integration.test_events_intake import SECRET
 
 ROOFTOP = "lakeside-honda"

@@ -3,72 +3,19 @@ real loopback providers (HTTP SMS and chat, SMTP, the CRM), every decision recor
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import and_, func, insert, select
 
 from auterity_pipelines.automations.rules import e164
 from auterity_pipelines.schema import customers, deals, events_inbox, leads, repair_order_lines, repair_orders
-from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
-from auterity_pipelines.simulator.server import Simulator, serve_in_thread
-from resources.warehouse import Warehouse
-from tests.helpers import load_history
-from tests.integration.automations_world import (
-    CHAT_PATH,
-    DAY,
-    ROOFTOP,
-    STAFF_EMAIL,
-    STAFF_PHONE,
-    World,
-    write_fleet,
-)
-
-NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
-RATE = "rate_limits: {sms: 10000, email: 10000, chat: 10000, crm: 10000}\n"
+from tests.integration.automations_world import DAY, HOT, ROOFTOP, STAFF_EMAIL, STAFF_PHONE, automation
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("automations")
-    warehouse = Warehouse(url=f"sqlite:///{tmp / 'warehouse.db'}")
-    warehouse.upgrade()
-    dms = RooftopDms(ROOFTOP, SimulatorSettings(now=NOW))
-    last = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC)
-    load_history(warehouse, dms, ROOFTOP, last - dt.timedelta(days=240), last, DAY - dt.timedelta(days=1))
-    load_history(warehouse, dms, ROOFTOP, last, last + dt.timedelta(days=1), DAY)
-    simulator = Simulator(SimulatorSettings(now=NOW))
-    smtp_port = simulator.mailbox.start(0)
-    with serve_in_thread(simulator) as url, pytest.MonkeyPatch.context() as patch:
-        fleet = write_fleet(tmp / "fleet.yaml", url)
-        patch.setenv("AUTERITY_FLEET", str(fleet))
-        patch.setenv("AUTERITY_TEST_CHAT_URL", f"{url}/_chat/{CHAT_PATH}")
-        yield World(warehouse, url, smtp_port, simulator, fleet, tmp)
-    simulator.mailbox.stop()
-
-
-@pytest.fixture
-def fresh(world, instance):
-    world.reset()
-    yield world
-    world.reset()
-
-
-def automation(name: str, template: str, params: str, extra: str = "") -> str:
-    return f"{RATE}automations:\n  - name: {name}\n    template: {template}\n    dealerships: [{ROOFTOP}]\n    params: {params}\n{extra}"
-
-
-def partition_orders(world) -> list[str]:
-    ids = world.warehouse.partition_source_ids("repair_orders", ROOFTOP, DAY)
+def partition_orders(rooftop) -> list[str]:
+    ids = rooftop.warehouse.partition_source_ids("repair_orders", ROOFTOP, DAY)
     return sorted(
         r["ro_number"]
-        for r in world.rows(select(repair_orders.c.ro_number).where(repair_orders.c.source_id.in_(ids)))
+        for r in rooftop.rows(select(repair_orders.c.ro_number).where(repair_orders.c.source_id.in_(ids)))
     )
-
-
-HOT = automation(
-    "hot",
-    "hot_lead_alert",
-    "{min_score: 0.6, notify: {channel: sms, to_env: AUTERITY_DEMO_SALES_MANAGER_PHONE}}",
-)
 
 
 def test_hot_lead_alert_texts_staff_about_each_hot_lead_once_without_the_customers_contact(fresh, instance):
