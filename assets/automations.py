@@ -82,9 +82,7 @@ def build_automation_asset(
         owners=OWNERS,
         tags={"auterity/template": template.name},
         description=f"{automation.name} ({template.name}): {template.description}",
-        retry_policy=dg.RetryPolicy(
-            max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
-        ),
+        retry_policy=retry_policy,
     )
     def automation_asset(
         context: dg.AssetExecutionContext,
