@@ -52,14 +52,18 @@ def record(engine: Engine, rows: Sequence[dict]) -> None:
 
 def claim(engine: Engine, row: dict, previous: dict | None) -> bool:
     """Take the row for sending; False when another run has it (or has decided it meanwhile)."""
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
     with engine.begin() as conn:
         if previous is None:
             insert = dialect_insert(engine)
-            result = conn.execute(
-                insert(deliveries).values(row).on_conflict_do_nothing(index_elements=["delivery_key"])
-            )
+            taken = conn.execute(
+                insert(deliveries)
+                .values(row)
+                .on_conflict_do_nothing(index_elements=["delivery_key"])
+                .returning(deliveries.c.delivery_key)
+            ).first()
         else:
-            result = conn.execute(
+            taken = conn.execute(
                 update(deliveries)
                 .where(
                     deliveries.c.delivery_key == row["delivery_key"],
@@ -72,10 +76,10 @@ def claim(engine: Engine, row: dict, previous: dict | None) -> bool:
                     recipient=row["recipient"],
                     run_id=row["run_id"],
                     updated_at=row["updated_at"],
-                    attempts=previous["attempts"],
                 )
-            )
-    return result.rowcount == 1
+                .returning(deliveries.c.delivery_key)
+            ).first()
+    return taken is not None
 
 
 def finish(

@@ -64,10 +64,14 @@ def store(warehouse: Warehouse, dealership_id: str, events: Sequence[Incoming], 
                 "channel": channel,
                 "dedup_key": event.dedup_key[:200],
             }
-            result = conn.execute(
-                insert(events_inbox).values(row).on_conflict_do_nothing(index_elements=["event_id"])
-            )
-            stored.append(Stored(event_id, result.rowcount == 1))
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
+            created = conn.execute(
+                insert(events_inbox)
+                .values(row)
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(events_inbox.c.event_id)
+            ).first()
+            stored.append(Stored(event_id, created is not None))
     return stored
 
 
