@@ -38,10 +38,17 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
 @click.option(
     "--extract-days", type=int, default=7, show_default=True, help="Days of demo extracts to write."
 )
-def dev(port, simulator_port, extract_days):
+@click.option(
+    "--smtp-port", type=int, default=8025, show_default=True, help="The demo mailbox's SMTP port (0: none)."
+)
+def dev(port, simulator_port, extract_days, smtp_port):
     """Start the DMS simulator, then the Dagster UI and daemon on http://127.0.0.1:PORT."""
     from auterity_pipelines.cli.instance import ensure_partitions, prepare_dagster_home, ready_warehouse
 
+    # The demo's messages go to the simulator's loopback providers, wherever they were put.
+    os.environ.setdefault("AUTERITY_SMS_URL", f"http://127.0.0.1:{simulator_port}/twilio")
+    if smtp_port:
+        os.environ.setdefault("AUTERITY_SMTP_PORT", str(smtp_port))
     instance = prepare_dagster_home()
     ready_warehouse()
     ensure_partitions(instance, load_fleet(fleet_path()))
@@ -55,6 +62,8 @@ def dev(port, simulator_port, extract_days):
             str(simulator_port),
             "--extract-days",
             str(extract_days),
+            "--smtp-port",
+            str(smtp_port),
         ]
     )
     try:
