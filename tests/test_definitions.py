@@ -37,7 +37,7 @@ def test_every_asset_says_what_it_is_who_owns_it_and_where_it_belongs():
         node = graph.get(key)
         assert node.owners == ["team:data-platform"], key
         assert node.group_name in {
-            "dms_raw", "dms_history", "core", "enrichment", "ml", "scoring", "intake", "identity",
+            "dms_raw", "dms_history", "core", "enrichment", "ml", "scoring", "intake", "identity", "automations",
         }, key  # fmt: skip
         assert node.description and node.kinds, key
 
@@ -58,6 +58,20 @@ def test_no_asset_passes_dagsters_partition_recommendation_for_a_300_rooftop_gro
         rooftop_days,
         graph.get(dg.AssetKey(["dms", "history"])).partitions_def,
     }
+
+
+def test_each_demo_automation_is_an_asset_downstream_of_the_tables_its_template_reads():
+    from assets.automations import AUTOMATIONS
+
+    graph = defs.resolve_asset_graph()
+    assert AUTOMATIONS.problems == [] and len(AUTOMATIONS.automations) >= 7
+    for automation in AUTOMATIONS.automations:
+        node = graph.get(dg.AssetKey(["automations", automation.name]))
+        assert {k.to_user_string() for k in node.parent_keys} == {"/".join(k) for k in automation.template.reads}
+        assert node.partitions_def is not None and node.group_name == "automations"
+    assert defs.resolve_job_def("automations_job")
+    for name in ("automation_triggers", "automation_schedule", "automations_file"):
+        assert defs.resolve_sensor_def(name)
 
 
 def test_the_sync_job_schedule_and_sensor_are_defined():

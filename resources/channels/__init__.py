@@ -81,7 +81,8 @@ def _secret(name: str) -> str:
 
 
 def channels_resource() -> Channels:
-    """The channels, from AUTERITY_SMS_* and AUTERITY_SMTP_* variables; the demo loopback servers by default."""
+    """The channels, from AUTERITY_SMS_* and AUTERITY_SMTP_* variables; the demo loopback servers by default
+    (the SMS provider of `auterity dms-simulator` on 8765, its mailbox on SMTP port 8025)."""
     env = os.environ
     values = {
         "sms_url": env.get("AUTERITY_SMS_URL"),
@@ -90,8 +91,9 @@ def channels_resource() -> Channels:
         "smtp_host": env.get("AUTERITY_SMTP_HOST"),
         "smtp_port": int(env["AUTERITY_SMTP_PORT"]) if env.get("AUTERITY_SMTP_PORT") else None,
         "smtp_from": env.get("AUTERITY_SMTP_FROM"),
-        "smtp_username_env": "AUTERITY_SMTP_USERNAME" if env.get("AUTERITY_SMTP_USERNAME") else None,
-        "smtp_password_env": "AUTERITY_SMTP_PASSWORD" if env.get("AUTERITY_SMTP_PASSWORD") else None,
-        "smtp_starttls": env.get("AUTERITY_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+        # The same variables as failure alerts (resources/alerts.py): STARTTLS when a user is set.
+        "smtp_username_env": "AUTERITY_SMTP_USER" if env.get("AUTERITY_SMTP_USER") else None,
+        "smtp_password_env": "AUTERITY_SMTP_PASSWORD" if env.get("AUTERITY_SMTP_USER") else None,
+        "smtp_starttls": bool(env.get("AUTERITY_SMTP_USER")),
     }
     return Channels(**{k: v for k, v in values.items() if v is not None})
