@@ -14,6 +14,7 @@ from assets.dms import OWNERS
 from auterity_pipelines.automations.config import Automation, AutomationsFile, load_automations
 from auterity_pipelines.automations.library import Scope
 from auterity_pipelines.fleet import FleetError, load_fleet
+from auterity_pipelines.jobs import run_is_live
 from auterity_pipelines.partitions import rooftop_days, split_key
 from auterity_pipelines.settings import fleet_path
 from resources.channels import Channels
@@ -25,13 +26,6 @@ GROUP = "automations"
 UI_URL_ENV = "AUTERITY_UI_URL"  # where a staff message's link points; the local UI by default
 RETENTION_MODEL = "service_retention"
 _KINDS = {"sms": "twilio", "email": "email", "chat": "slack", "crm": "webhook"}
-_LIVE = (
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-)
 
 
 def automation_key(name: str) -> dg.AssetKey:
@@ -57,11 +51,6 @@ def retention_scorer(neuroweaver: NeuroWeaver, engine, dealership_id: str, now: 
         return dict(zip(frame["ro_number"], probabilities(model, frame).astype(float)))
 
     return scores
-
-
-def run_alive(instance: dg.DagsterInstance, run_id: str) -> bool:
-    run = instance.get_run_by_id(run_id) if run_id else None
-    return run is not None and run.status in _LIVE
 
 
 # A step retry sends again only what failed before reaching the provider (the ledger knows which).
@@ -120,7 +109,7 @@ def build_automation_asset(
             outbox=Outbox(channels, fleet),
             rate_limit=rate_limits[channel],
             run_id=context.run.run_id,
-            run_alive=lambda run_id: run_alive(context.instance, run_id),
+            run_alive=lambda run_id: run_is_live(context.instance, run_id),
             log=context.log.info,
         )
         try:

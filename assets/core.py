@@ -8,6 +8,7 @@ from assets.dms import OWNERS, RAW_KEYS
 from assets.quality import PartitionRows, check_specs, evaluate
 from assets.sync import LoadStats, conform_partition
 from auterity_pipelines.conform import CONFORMERS
+from auterity_pipelines.events.routes import EVENT_TAG
 from auterity_pipelines.partitions import rooftop_days, split_key
 from resources.dms.fleet import DmsFleet
 from resources.warehouse import Warehouse
@@ -81,3 +82,9 @@ def conform(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehou
                 warehouse, key, table, rows.frame(table), dealership_id, day, context.run.run_id, selected
             )
         rows.batches.pop(table, None)  # a table's rows are checked: let them go
+    # The run says its event is done, not a sensor: the sync the event asked for has loaded its day.
+    event_id = context.run.tags.get(EVENT_TAG)
+    if event_id:
+        from resources.events.inbox import mark
+
+        mark(warehouse, [event_id], "done")

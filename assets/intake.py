@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.dms import OWNERS
 from assets.sync import RawLoader, conform_partition
+from auterity_pipelines.jobs import run_is_live
 from auterity_pipelines.partitions import rooftop_days, split_key
 from resources.dms.fleet import DmsFleet
 from resources.dms.window import Window
@@ -55,7 +56,7 @@ def inbound_leads(
     )
     loader.load("leads", [[e["payload"] for e in events]])
     stats = conform_partition(warehouse, "leads", dealership_id, timezone, day)
-    mark(warehouse, [e["event_id"] for e in events], "loaded")
+    mark(warehouse, [e["event_id"] for e in events], "done")  # the run's own work: the lead is in
     context.log.info(f"{dealership_id} {day}: {len(events)} lead events loaded")
     return dg.MaterializeResult(
         metadata={
@@ -85,6 +86,7 @@ def crm_deliveries(
 ) -> dg.MaterializeResult:
     from assets.scoring import LEAD_SCORES, UNSCORED
     from resources.events.crm import CrmConfigError, deliver_scored_leads
+    from resources.events.inbox import pending_of
 
     dealership_id, day = split_key(context.partition_key)
     dealership = dms.fleet().get(dealership_id)
@@ -95,15 +97,33 @@ def crm_deliveries(
     ).records
     latest = scored[0].asset_materialization.metadata if scored else {}
     unscored = latest[UNSCORED].value if UNSCORED in latest else None
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    events = [
+        e
+        for e in pending_of(
+            warehouse,
+            dealership_id,
+            "lead.received",
+            "done",
+            (start - dt.timedelta(days=1), start + dt.timedelta(days=2)),
+        )
+        if local_day(e["received_at"], dealership.timezone) == day
+    ]
     try:
         delivered, skipped = deliver_scored_leads(
-            warehouse, dealership, lambda e: local_day(e["received_at"], dealership.timezone) == day, unscored
+            warehouse,
+            dealership,
+            events,
+            str(context.partition_key),
+            context.run.run_id,
+            lambda run_id: run_is_live(context.instance, run_id),
+            unscored,
         )
     except CrmConfigError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     context.log.info(
         f"{dealership_id} {day}: {delivered} leads posted to the CRM{' unscored' if unscored else ''}, "
-        f"{skipped} without a CRM URL"
+        f"{skipped} recorded without a CRM URL"
     )
     return dg.MaterializeResult(
         metadata={

@@ -31,7 +31,7 @@ from resources.warehouse import warehouse_resource
 from sensors.alerts import alert_on_run_failure
 from sensors.automations import automation_schedule, automation_triggers, automations_file, automations_job
 from sensors.bootstrap import demo_bootstrap
-from sensors.events import dms_events_done, extract_day_drops, inbox_events, lead_file_drops
+from sensors.events import extract_day_drops, inbox_events, lead_file_drops
 from sensors.fleet import fleet_partitions
 from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
 from sensors.schedules import nightly_dms_sync, nightly_identity
@@ -71,7 +71,6 @@ defs = dg.Definitions(
         retrain_on_new_outcomes,
         score_new_leads,
         inbox_events,
-        dms_events_done,
         lead_file_drops,
         extract_day_drops,
         alert_on_run_failure,

@@ -52,6 +52,21 @@ def sync_tags(dealership: Dealership) -> dict[str, str]:
     }
 
 
+_LIVE = (
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+)
+
+
+def run_is_live(instance: dg.DagsterInstance, run_id: str | None) -> bool:
+    """Whether a run may still be doing its work (a claim it holds is not yet abandoned)."""
+    run = instance.get_run_by_id(run_id) if run_id else None
+    return run is not None and run.status in _LIVE
+
+
 INTAKE_MAX_RUNTIME_SECONDS = 120  # an intake run takes seconds; one "running" longer lost its worker
 
 

@@ -277,7 +277,7 @@ events_inbox = Table(
     Column("event_type", String(40), nullable=False),
     _ts("received_at", nullable=False),
     Column("payload", Payload, nullable=False),
-    Column("status", String(20), nullable=False),  # received | loaded | notified | failed
+    Column("status", String(20), nullable=False),  # received | done | failed (deliveries have their own rows)
     Column("channel", String(20), nullable=False),  # webhook | amqp | file
     Column("dedup_key", String(200), nullable=False),  # the sender's id, else the body's hash
     _ts("processed_at"),

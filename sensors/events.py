@@ -10,16 +10,9 @@ import dagster as dg
 
 from assets.intake import local_day
 from auterity_pipelines.drops import drop_root, extract_days, new_lead_files
-from auterity_pipelines.events.schemas import LEAD_RECEIVED
+from auterity_pipelines.events.routes import EVENT_TAG, Unroutable, route_for
 from auterity_pipelines.fleet import Dealership, FleetError, load_fleet
-from auterity_pipelines.jobs import (
-    dms_history_job,
-    dms_sync_job,
-    file_drop_job,
-    intake_tags,
-    lead_intake_job,
-    sync_tags,
-)
+from auterity_pipelines.jobs import dms_history_job, dms_sync_job, file_drop_job, lead_intake_job, sync_tags
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
 from resources.warehouse import Warehouse
@@ -62,7 +55,7 @@ def event_day(event: dict, timezone: str) -> dt.date:
     clock), when it too takes the day it reached us.
     """
     arrived = local_day(event["received_at"], timezone)
-    if event["event_type"] == LEAD_RECEIVED:
+    if route_for(event["event_type"]).day == "arrival":
         return arrived
     happened = local_day(event["payload"]["occurred_at"], timezone)
     first = DAYS.start.date()
@@ -70,22 +63,25 @@ def event_day(event: dict, timezone: str) -> dt.date:
 
 
 def run_request(event: dict, dealership: Dealership) -> dg.RunRequest:
-    """A lead's intake run, or a sync of the rooftop-day a DMS event happened in."""
-    dealership_id = event["dealership_id"]
-    key = partition_key(dealership_id, event_day(event, dealership.timezone))
-    tags = {"auterity/event": event["event_id"], "auterity/event-type": event["event_type"]}
-    if event["event_type"] == LEAD_RECEIVED:
-        job, tags = lead_intake_job.name, {**tags, **intake_tags(dealership_id, str(key))}
-    else:
-        job, tags = dms_sync_job.name, {**tags, **sync_tags(dealership)}
-    return dg.RunRequest(run_key=event["event_id"], job_name=job, partition_key=key, tags=tags)
+    """The run the event's route names, for the rooftop-day the event belongs to."""
+    route = route_for(event["event_type"])
+    if route.job is None:
+        raise Unroutable(f"{event['event_type']} starts no run")
+    key = partition_key(dealership.id, event_day(event, dealership.timezone))
+    tags = {
+        EVENT_TAG: event["event_id"],
+        "auterity/event-type": event["event_type"],
+        **route.tags(dealership, str(key)),
+    }
+    return dg.RunRequest(run_key=event["event_id"], job_name=route.job, partition_key=key, tags=tags)
 
 
 @dg.sensor(
     jobs=[lead_intake_job, dms_sync_job],
     minimum_interval_seconds=2,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One run per event in the events inbox: lead intake for leads, a rooftop-day sync for DMS events.",
+    description="One run per event in the events inbox, as the routing table (events/routes.py) says: lead "
+    "intake for leads, a rooftop-day sync for DMS events.",
 )
 def inbox_events(
     context: dg.SensorEvaluationContext, warehouse: Warehouse
@@ -134,21 +130,25 @@ def inbox_events(
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor))
 
 
+def _batched(request: dg.RunRequest) -> bool:
+    return route_for(request.tags["auterity/event-type"]).batched
+
+
 def _intake_in_flight(instance: dg.DagsterInstance, request: dg.RunRequest, busy: dict[str, bool]) -> bool:
-    """Whether an intake run of the request's rooftop-day waits to start (one query per day and tick).
+    """Whether a batched run of the request's job and rooftop-day waits to start (one query per day and tick).
 
     Such a run takes every lead of its day that is waiting when it starts, this one included. A
     run that has started has read its batch or is about to: the lead needs the next run, which
     dagster.yaml holds in the queue until the running one ends, gathering leads meanwhile.
     """
-    if request.job_name != lead_intake_job.name:
+    if not _batched(request):
         return False
     day = str(request.partition_key)
     if day not in busy:
         busy[day] = bool(
             instance.get_run_records(
                 filters=dg.RunsFilter(
-                    job_name=lead_intake_job.name,
+                    job_name=request.job_name,
                     statuses=[
                         dg.DagsterRunStatus.QUEUED,
                         dg.DagsterRunStatus.NOT_STARTED,
@@ -194,31 +194,13 @@ def batched(requests: list[dg.RunRequest]) -> list[dg.RunRequest]:
     out: dict[tuple, dg.RunRequest] = {}
     counts: dict[tuple, int] = {}
     for request in requests:
-        key = (
-            (request.job_name, request.partition_key)
-            if request.job_name == lead_intake_job.name
-            else request.run_key
-        )
+        key = (request.job_name, request.partition_key) if _batched(request) else request.run_key
         counts[key] = counts.get(key, 0) + 1
         out[key] = request  # the newest of the group
     return [
         r.with_replaced_attrs(tags={**r.tags, "auterity/batch-size": str(counts[k])}) if counts[k] > 1 else r
         for k, r in out.items()
     ]
-
-
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[dms_sync_job],
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Marks a DMS event done once the sync it started has succeeded.",
-)
-def dms_events_done(context: dg.RunStatusSensorContext, warehouse: Warehouse) -> None:
-    from resources.events.inbox import mark
-
-    event_id = context.dagster_run.tags.get("auterity/event")
-    if event_id:
-        mark(warehouse, [event_id], "done")
 
 
 @dg.sensor(

@@ -95,3 +95,12 @@ def load_history(
         loader.load(entity, [records[i : i + 2000] for i in range(0, len(records), 2000)])
     for entity in [*entities, "repair_order_lines"]:
         conform_partition(warehouse, entity, dealership_id, "UTC", day)
+
+
+def crm_posts(warehouse: Warehouse) -> list[tuple[str, str]]:
+    """(subject, decision) of each lead's CRM delivery row."""
+    from auterity_pipelines.schema import automation_deliveries as d
+
+    with warehouse.engine.connect() as conn:
+        query = select(d.c.subject, d.c.decision).where(d.c.automation == "crm").order_by(d.c.subject)
+        return [tuple(r) for r in conn.execute(query)]

@@ -67,7 +67,9 @@ def test_each_demo_automation_is_an_asset_downstream_of_the_tables_its_template_
     assert AUTOMATIONS.problems == [] and len(AUTOMATIONS.automations) >= 7
     for automation in AUTOMATIONS.automations:
         node = graph.get(dg.AssetKey(["automations", automation.name]))
-        assert {k.to_user_string() for k in node.parent_keys} == {"/".join(k) for k in automation.template.reads}
+        assert {k.to_user_string() for k in node.parent_keys} == {
+            "/".join(k) for k in automation.template.reads
+        }
         assert node.partitions_def is not None and node.group_name == "automations"
     assert defs.resolve_job_def("automations_job")
     for name in ("automation_triggers", "automation_schedule", "automations_file"):

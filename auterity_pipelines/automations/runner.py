@@ -228,18 +228,7 @@ def _reconcile(ctx: Context, subject, address, previous: dict, report: Report, p
     """A `sending` row: left alone while its run lives; else settled. Returns the row to send again, or None."""
     from resources.channels import ledger
 
-    now = dt.datetime.now(dt.UTC)
-    claimed = (
-        previous["updated_at"]
-        if previous["updated_at"].tzinfo
-        else previous["updated_at"].replace(tzinfo=dt.UTC)
-    )
-    orphan = (
-        previous["run_id"] == ctx.run_id
-        or not ctx.run_alive(previous["run_id"])
-        or now - claimed > STALE_CLAIM
-    )
-    if not orphan:
+    if not ledger.orphaned(previous, ctx.run_id, ctx.run_alive, STALE_CLAIM, dt.datetime.now(dt.UTC)):
         report.counts["in_flight"] += 1
         return None
     if preview:
@@ -259,6 +248,7 @@ def _reconcile(ctx: Context, subject, address, previous: dict, report: Report, p
         ledger.finish(ctx.engine, key, FAILED, f"outcome unknown, and {exc}", False, None, 0)
         _failed(report, subject, str(exc))
         return None
+    claimed = previous["updated_at"].replace(tzinfo=previous["updated_at"].tzinfo or dt.UTC)
     found = ctx.outbox.find_sms(ctx.scope.dealership_id, address, body, claimed - dt.timedelta(minutes=1))
     if found:
         ledger.finish(ctx.engine, key, SENT, "reconciled: the provider had it", False, found, 0)

@@ -7,22 +7,22 @@ import json
 
 import click
 
-# What the inbox status of a lead event means for its rooftop's CRM.
+# What a lead's CRM delivery row says, in words; a lead with none is still with its intake run.
 CRM_STATUS = {
-    "received": "waiting for its run",
-    "loaded": "waiting to be posted",
-    "notifying": "being posted",
-    "notified": "posted",
-    "done": "no CRM configured",
+    "sent": "posted",
+    "sending": "being posted",
+    "suppressed": "not posted",
     "failed": "failed",
 }
+WAITING = {"received": "waiting for its run", "done": "waiting to be posted", "failed": "not taken"}
 
 
 def recent_leads(warehouse, dealership_id: str | None, day: dt.date | None, limit: int) -> list[dict]:
     """The newest leads (of a rooftop's local day, if given), each with its latest score and CRM status."""
     from sqlalchemy import and_, func, select
 
-    from auterity_pipelines.schema import dealerships, events_inbox, lead_scores, leads
+    from auterity_pipelines.schema import automation_deliveries, dealerships, events_inbox, lead_scores, leads
+    from resources.events.crm import crm_key
     from resources.events.inbox import event_id_for
 
     newest = (
@@ -90,7 +90,13 @@ def recent_leads(warehouse, dealership_id: str | None, day: dt.date | None, limi
                 events_inbox.c.event_id.in_(list(ids))
             )
         ).all()
-    crm = {event_id: (CRM_STATUS.get(status, status), error) for event_id, status, error in events}
+        keys = {crm_key(r["dealership_id"], r["lead_id"]): event_id for event_id, r in ids.items()}
+        posts = conn.execute(
+            select(automation_deliveries.c.delivery_key, automation_deliveries.c.decision, automation_deliveries.c.reason)
+            .where(automation_deliveries.c.delivery_key.in_(list(keys)))
+        ).all()  # fmt: skip
+    crm = {event_id: (WAITING.get(status, status), error) for event_id, status, error in events}
+    crm |= {keys[key]: (CRM_STATUS.get(decision, decision), reason) for key, decision, reason in posts}
     out = []
     for event_id, row in ids.items():
         status, error = crm.get(event_id, ("synced from the DMS", None))

@@ -82,6 +82,14 @@ def claim(engine: Engine, row: dict, previous: dict | None) -> bool:
     return taken is not None
 
 
+def orphaned(previous: dict, run_id: str, run_alive, stale: dt.timedelta, now: dt.datetime) -> bool:
+    """Whether a `sending` claim lost its run: this run's own earlier attempt, a run that is no
+    longer going, or a claim older than any run takes (whatever the instance says)."""
+    claimed = previous["updated_at"]
+    claimed = claimed if claimed.tzinfo else claimed.replace(tzinfo=dt.UTC)
+    return previous["run_id"] == run_id or not run_alive(previous["run_id"]) or now - claimed > stale
+
+
 def finish(
     engine: Engine,
     key: str,

@@ -1,19 +1,17 @@
-"""Scored inbound leads out to each rooftop's CRM: one signed POST per lead, never two."""
+"""Scored inbound leads out to each rooftop's CRM: one signed POST per lead, recorded in the delivery ledger."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 
-import httpx
 from sqlalchemy import select
 
-from auterity_pipelines.events.signing import headers
+from auterity_pipelines.automations.decide import MAX_ATTEMPTS
+from auterity_pipelines.automations.rules import delivery_key
 from auterity_pipelines.fleet import Dealership
 from auterity_pipelines.schema import lead_enrichments, lead_scores
 from auterity_pipelines.settings import named_secret
-from resources.events.inbox import claim, mark, pending_of, release_stalled_claims
 from resources.warehouse import Warehouse
 
 STALLED_CLAIM = dt.timedelta(minutes=10)
@@ -59,22 +57,41 @@ def lead_message(
     }
 
 
+CRM = "crm"  # the name the lead posts have in the delivery ledger, beside the automations
+
+
+def crm_key(dealership_id: str, lead_id: str) -> str:
+    return delivery_key(CRM, dealership_id, f"lead:{lead_id}", "crm", "once")
+
+
 def deliver_scored_leads(
     warehouse: Warehouse,
     dealership: Dealership,
-    in_partition: Callable[[dict], bool],
+    events: list[dict],
+    partition_key: str,
+    run_id: str,
+    run_alive: Callable[[str], bool],
     unscored_reason: str | None = None,
 ) -> tuple[int, int]:
-    """(posted, closed without a CRM) for the partition's loaded lead events; raises if the CRM refuses.
+    """(posted, recorded without a CRM) for the partition's loaded lead events, each posted once.
 
+    Each post is a row in `automation_deliveries`, claimed before it is sent. A claim whose run
+    died is posted again: the CRM gets the same `Idempotency-Key` and event id, so it can tell.
+    Raises when a post failed (CrmConfigError when no retry can help), after recording it.
     `unscored_reason` says why this run scored nothing (no champion yet), for leads without a score.
     """
-    # A run that died between claiming and posting left its claims; after a while they are free again.
-    release_stalled_claims(warehouse, dealership.id, dt.datetime.now(dt.UTC) - STALLED_CLAIM)
-    events = [e for e in pending_of(warehouse, dealership.id, "lead.received", "loaded") if in_partition(e)]
+    from resources.channels import SendFailed, ledger, post_crm
+
+    now = dt.datetime.now(dt.UTC)
+    keys = {crm_key(dealership.id, e["payload"]["source_id"]): e for e in events}
+    seen = ledger.existing(warehouse.engine, list(keys))
     if not dealership.crm_webhook_url:
-        mark(warehouse, [e["event_id"] for e in events], "done")
-        return 0, len(events)
+        ledger.record(
+            warehouse.engine,
+            [_row(dealership, e, k, partition_key, run_id, "suppressed", "no crm_webhook_url in the fleet")
+             for k, e in keys.items() if k not in seen],
+        )  # fmt: skip
+        return 0, len(keys)
     secret = named_secret(dealership.webhook_secret_env or "")
     if not secret:
         raise CrmConfigError(
@@ -85,23 +102,50 @@ def deliver_scored_leads(
                 else "no webhook_secret_env"
             )
         )
-    posted = 0
-    by_id = {e["event_id"]: e for e in events}
-    # Claimed first: a second run for the same day finds them taken and posts nothing.
-    for event_id in claim(warehouse, list(by_id), "loaded", "notifying"):
-        message = lead_message(warehouse, dealership.id, by_id[event_id], unscored_reason)
-        body = json.dumps(message, default=str).encode()
+    posted, failures, final = 0, [], []
+    for key, event in keys.items():
+        previous = seen.get(key)
+        if previous is not None and not _may_post(previous, run_id, run_alive, now):
+            continue
+        row = _row(dealership, event, key, partition_key, run_id, "sending", None)
+        if not ledger.claim(warehouse.engine, row, previous):
+            continue
+        message = lead_message(warehouse, dealership.id, event, unscored_reason)
         try:
-            response = httpx.post(
-                dealership.crm_webhook_url,
-                content=body,
-                headers={**headers(secret, body, dealership.id), "Content-Type": "application/json"},
-                timeout=10,
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            claim(warehouse, [event_id], "notifying", "loaded")  # the retry posts it again
-            raise RuntimeError(f"{dealership.id}: the CRM refused lead event {event_id}: {exc}") from exc
-        mark(warehouse, [event_id], "notified")
+            sent = post_crm(dealership.crm_webhook_url, secret, dealership.id, message, key)
+        except SendFailed as exc:
+            ledger.finish(warehouse.engine, key, "failed", exc.reason, exc.retryable, None, exc.attempts)
+            (failures if exc.retryable else final).append(f"{event['event_id']}: {exc.reason}")
+            continue
+        ledger.finish(warehouse.engine, key, "sent", None, False, sent.message_id, sent.attempts)
         posted += 1
+    if final:
+        raise CrmConfigError(f"{dealership.id}: the CRM refused {len(final)} lead(s): {'; '.join(final[:5])}")
+    if failures:
+        raise RuntimeError(
+            f"{dealership.id}: {len(failures)} lead(s) not posted to the CRM: {'; '.join(failures[:5])}"
+        )
     return posted, 0
+
+
+def _may_post(previous: dict, run_id: str, run_alive: Callable[[str], bool], now: dt.datetime) -> bool:
+    """Whether a lead's recorded post may be (re)tried by this run."""
+    decision = previous["decision"]
+    if decision == "failed":
+        return previous["retryable"] and previous["attempts"] < MAX_ATTEMPTS
+    if decision == "sending":
+        from resources.channels.ledger import orphaned
+
+        return orphaned(previous, run_id, run_alive, STALLED_CLAIM, now)
+    return decision == "deferred"
+
+
+def _row(dealership, event, key, partition_key, run_id, decision, reason) -> dict:
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "delivery_key": key, "automation": CRM, "dealership_id": dealership.id,
+        "subject": f"lead:{event['payload']['source_id']}"[:200], "channel": "crm", "window": "once",
+        "recipient": "crm webhook", "decision": decision, "reason": reason, "retryable": False,
+        "provider_message_id": None, "attempts": 0, "partition_key": partition_key, "send_after": None,
+        "created_at": now, "updated_at": now, "run_id": run_id,
+    }  # fmt: skip

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
+from auterity_pipelines.events.routes import ROUTES
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.schema import events_inbox
 from resources.warehouse import Warehouse, dialect_insert, quarantine_row
@@ -60,7 +61,9 @@ def store(warehouse: Warehouse, dealership_id: str, events: Sequence[Incoming], 
                 "event_type": event.event_type,
                 "received_at": now,
                 "payload": event.payload,
-                "status": "received",
+                "status": ROUTES[event.event_type].initial_status
+                if event.event_type in ROUTES
+                else "received",
                 "channel": channel,
                 "dedup_key": event.dedup_key[:200],
             }
@@ -111,8 +114,14 @@ def mark(warehouse: Warehouse, event_ids: Sequence[str], status: str, error: str
         )
 
 
-def pending_of(warehouse: Warehouse, dealership_id: str, event_type: str, status: str) -> list[dict]:
-    """A rooftop's events of one type in one status, oldest first."""
+def pending_of(
+    warehouse: Warehouse,
+    dealership_id: str,
+    event_type: str,
+    status: str,
+    between: tuple[dt.datetime, dt.datetime] | None = None,
+) -> list[dict]:
+    """A rooftop's events of one type in one status (that arrived in `between`), oldest first."""
     query = (
         select(events_inbox)
         .where(
@@ -122,23 +131,10 @@ def pending_of(warehouse: Warehouse, dealership_id: str, event_type: str, status
         )
         .order_by(events_inbox.c.seq)
     )
+    if between is not None:
+        query = query.where(events_inbox.c.received_at >= between[0], events_inbox.c.received_at < between[1])
     with warehouse.engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def claim(warehouse: Warehouse, event_ids: Sequence[str], from_status: str, to_status: str) -> list[str]:
-    """Move events from one status to another; only the ids this call moved come back (one winner per event)."""
-    claimed = []
-    with warehouse.engine.begin() as conn:
-        for event_id in event_ids:
-            result = conn.execute(
-                update(events_inbox)
-                .where(events_inbox.c.event_id == event_id, events_inbox.c.status == from_status)
-                .values(status=to_status, processed_at=dt.datetime.now(dt.UTC))
-            )
-            if result.rowcount == 1:
-                claimed.append(event_id)
-    return claimed
 
 
 def stalled(warehouse: Warehouse, between: tuple[dt.datetime, dt.datetime], limit: int) -> list[dict]:
@@ -146,7 +142,7 @@ def stalled(warehouse: Warehouse, between: tuple[dt.datetime, dt.datetime], limi
     query = (
         select(events_inbox)
         .where(
-            events_inbox.c.status.in_(["received", "loaded", "notifying"]),
+            events_inbox.c.status == "received",
             events_inbox.c.received_at >= between[0],
             events_inbox.c.received_at < between[1],
         )
@@ -155,17 +151,3 @@ def stalled(warehouse: Warehouse, between: tuple[dt.datetime, dt.datetime], limi
     )
     with warehouse.engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def release_stalled_claims(warehouse: Warehouse, dealership_id: str, before: dt.datetime) -> int:
-    """Claims (`notifying`) older than `before` go back to `loaded`: their run died mid-post."""
-    with warehouse.engine.begin() as conn:
-        return conn.execute(
-            update(events_inbox)
-            .where(
-                events_inbox.c.dealership_id == dealership_id,
-                events_inbox.c.status == "notifying",
-                events_inbox.c.processed_at < before,
-            )
-            .values(status="loaded")
-        ).rowcount

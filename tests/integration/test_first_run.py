@@ -53,7 +53,7 @@ def test_with_no_model_yet_a_lead_is_delivered_unscored_and_scored_when_a_champi
     assert metadata_of(intake, LEAD_SCORES)[UNSCORED] == "no lead_conversion champion yet"
     assert metadata_of(intake, crm_deliveries.key)[UNSCORED] == posted["unscored_reason"]
     with warehouse.engine.connect() as conn:
-        assert conn.execute(select(events_inbox.c.status)).scalar_one() == "notified"
+        assert conn.execute(select(events_inbox.c.status)).scalar_one() == "done"
         assert conn.execute(select(lead_scores_table)).all() == []
 
     assert isinstance(score_new_leads(dg.build_sensor_context(instance=instance)), dg.SkipReason)

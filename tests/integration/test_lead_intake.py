@@ -20,6 +20,7 @@ from resources.ai import RelayCore
 from resources.dms.fleet import DmsFleet
 from resources.events.inbox import Incoming, store
 from sensors.events import event_day, inbox_events, lead_file_drops, next_cursor
+from tests.helpers import crm_posts
 from tests.integration.test_events_intake import ADF, RO_CLOSED
 
 ROOFTOP = "lakeside-honda"
@@ -115,7 +116,8 @@ def test_a_lead_event_is_loaded_enriched_scored_and_posted_to_the_crm_once(
     assert intake().success
     with warehouse.engine.connect() as conn:
         assert conn.execute(select(leads.c.lead_id)).scalars().all() == ["cars.com:A-1"]
-        assert conn.execute(select(events_inbox.c.status)).scalar_one() == "notified"
+        assert conn.execute(select(events_inbox.c.status)).scalar_one() == "done"  # the intake run's work
+    assert crm_posts(warehouse) == [("lead:cars.com:A-1", "sent")]  # the CRM post has a row of its own
     (posted,) = crm.received
     assert posted["event_id"] == event.event_id and posted["lead"]["last_name"] == "Lopez"
     assert posted["enrichment"]["intent"] and 0 < posted["score"]["score"] < 1
@@ -123,6 +125,7 @@ def test_a_lead_event_is_loaded_enriched_scored_and_posted_to_the_crm_once(
 
     assert intake().success  # a second run for the day (another event's) posts nothing again
     assert len(crm.received) == 1
+    assert crm_posts(warehouse) == [("lead:cars.com:A-1", "sent")]
 
 
 def test_dropped_lead_files_are_taken_once_and_set_aside_with_their_outcome(
@@ -210,32 +213,43 @@ def test_an_event_left_unfinished_is_asked_for_again_each_period_for_a_day(insta
     assert isinstance(aged(60 * 25), dg.SkipReason)  # after a day it waits for a person
 
 
-def test_a_dms_event_is_done_once_its_sync_succeeds(instance, warehouse):
-    from auterity_pipelines.jobs import dms_sync_job
-    from sensors.events import dms_events_done
+def test_a_dms_event_is_marked_done_by_the_sync_run_it_started(instance, warehouse, fleet_file):
+    from assets.core import conform
+    from auterity_pipelines.events.routes import EVENT_TAG
 
     (event,) = store(warehouse, ROOFTOP, [Incoming("ro.closed", RO_CLOSED, "id:dms-evt-1")], "webhook")
-
-    @dg.op
-    def nothing():
-        pass
-
-    @dg.job(name=dms_sync_job.name)
-    def stand_in():
-        nothing()
-
-    result = stand_in.execute_in_process(instance=instance, tags={"auterity/event": event.event_id})
-    success = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="dms_events_done",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=success,
-        resources={"warehouse": warehouse},
+    other = store(
+        warehouse, ROOFTOP, [Incoming("ro.closed", {**RO_CLOSED, "id": "x"}, "id:dms-evt-2")], "webhook"
     )
-    dms_events_done(context)
+    assert dg.materialize(
+        [conform],
+        resources={"dms": DmsFleet(fleet_file=str(fleet_file)), "warehouse": warehouse},
+        partition_key=partition_key(ROOFTOP, arrival_day()),
+        instance=instance,
+        tags={EVENT_TAG: event.event_id},
+    ).success
+    with warehouse.engine.connect() as conn:
+        statuses = dict(conn.execute(select(events_inbox.c.event_id, events_inbox.c.status)).all())
+    assert statuses == {event.event_id: "done", other[0].event_id: "received"}
+
+
+def test_every_event_type_has_a_route_and_only_a_routed_one_starts_a_run():
+    from auterity_pipelines.events.routes import ROUTES
+    from auterity_pipelines.events.schemas import EVENT_TYPES
+
+    assert set(ROUTES) == {*EVENT_TYPES, LEAD_RECEIVED}
+    assert {t: r.initial_status for t, r in ROUTES.items() if r.job is None} == {"lead.responded": "done"}
+    assert all(r.done_by for r in ROUTES.values())
+
+
+def test_a_lead_responded_event_is_stored_done_and_starts_nothing(instance, warehouse, fleet_file):
+    responded = {"id": "resp-1", "type": "lead.responded", "occurred_at": "2026-11-30T15:00:00Z",
+                 "data": {"lead_id": "cars.com:A-1", "responded_at": "2026-11-30T15:00:00Z"}}  # fmt: skip
+    store(warehouse, ROOFTOP, [Incoming("lead.responded", responded, "id:resp-1")], "webhook")
     with warehouse.engine.connect() as conn:
         assert conn.execute(select(events_inbox.c.status)).scalar_one() == "done"
+    result = inbox_events(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
+    assert isinstance(result, dg.SkipReason)
 
 
 def test_a_day_with_an_intake_run_in_flight_gets_no_second_until_it_ends(instance, warehouse, fleet_file):
