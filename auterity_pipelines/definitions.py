@@ -31,6 +31,7 @@ from resources.warehouse import warehouse_resource
 from sensors.alerts import alert_on_run_failure
 from sensors.automations import automation_schedule, automation_triggers, automations_file, automations_job
 from sensors.bootstrap import demo_bootstrap
+from sensors.enrichment import enrich_synced_repair_orders
 from sensors.events import extract_day_drops, inbox_events, lead_file_drops
 from sensors.fleet import fleet_partitions
 from sensors.models import retrain_on_new_outcomes, score_new_leads, weekly_model_training
@@ -78,6 +79,7 @@ defs = dg.Definitions(
         automation_triggers,
         automation_schedule,
         automations_file,
+        enrich_synced_repair_orders,
     ],
     resources={
         "dms": dms_fleet_resource(),

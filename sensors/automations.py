@@ -132,8 +132,7 @@ def scheduled_due(
     if automation.template.trigger == "weekly" and WEEKDAYS[local.weekday()] != automation.params.weekday:
         return None
     today = local.date()
-    # A daily digest covers the day that just ended; a reminder or a weekly digest, today.
-    day = today - dt.timedelta(days=1) if automation.template.name == "warranty_digest" else today
+    day = today - dt.timedelta(days=1) if automation.template.runs_for == "yesterday" else today
     return f"{automation.name}:{dealership_id}:{today.isoformat()}", day
 
 

@@ -105,6 +105,7 @@ class Template:
     variables: frozenset[str]  # what its message may name
     find: Callable[[Scope, Params], Iterable[Subject]]
     triggered_by: tuple[tuple[str, ...], ...] = ()  # event templates: materializations that start a run
+    runs_for: Literal["today", "yesterday"] = "today"  # scheduled templates: the local day a run covers
     contact_variables: frozenset[str] = field(default=frozenset({"customer_email", "customer_phone"}))
 
     def channel(self, params: Params) -> str:

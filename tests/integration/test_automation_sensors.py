@@ -60,6 +60,20 @@ def test_each_event_template_is_started_by_what_it_reads(instance, warehouse):
     ]
 
 
+def test_repair_order_lines_synced_are_enriched_so_an_unhappy_customer_is_raised_that_day(instance):
+    from sensors.enrichment import enrich_synced_repair_orders
+
+    first = enrich_synced_repair_orders(dg.build_sensor_context(instance=instance))
+    _materialized(instance, ["core", "repair_order_lines"])
+    _materialized(instance, ["core", "repair_order_lines"])  # twice in a tick: one run for the day
+    result = enrich_synced_repair_orders(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    (request,) = result.run_requests
+    assert request.partition_key == PARTITION
+    assert request.asset_selection == [dg.AssetKey(["enrichment", "repair_order_enrichments"])]
+    again = enrich_synced_repair_orders(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    assert isinstance(again, dg.SkipReason)
+
+
 @pytest.mark.parametrize(
     ("name", "utc", "expected"),
     [

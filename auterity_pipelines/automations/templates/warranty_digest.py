@@ -66,4 +66,5 @@ TEMPLATE = Template(
     email_subject="Likely warranty work at {{ dealership }}, {{ day }}",
     variables=frozenset({"day", "count", "items", "more", "link", "dealership"}),
     find=find,
+    runs_for="yesterday",
 )
