@@ -9,7 +9,7 @@ import dagster as dg
 
 from assets.automations import AUTOMATIONS, GROUP, automation_key
 from auterity_pipelines.automations.config import load_automations
-from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key, rooftop_days
+from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key, split_key
 from resources.warehouse import Warehouse
 from sensors.events import fleet_or_skip
 
@@ -29,7 +29,7 @@ def _tags(name: str, dealership_id: str) -> dict[str, str]:
 
 
 def _request(name: str, key: str, run_key: str) -> dg.RunRequest:
-    dealership_id = rooftop_days.get_partition_key_from_str(key).keys_by_dimension["dealership"]
+    dealership_id, _ = split_key(key)
     return dg.RunRequest(
         run_key=run_key,
         asset_selection=[automation_key(name)],
@@ -38,15 +38,18 @@ def _request(name: str, key: str, run_key: str) -> dg.RunRequest:
     )
 
 
-def triggered_requests(records, automations) -> list[dg.RunRequest]:
+def triggered_requests(records, automations, log=None) -> list[dg.RunRequest]:
     """A run per automation that reads what a materialization wrote, for its rooftop-day."""
     requests = []
     for record in records:
-        if not record.partition_key:
+        try:
+            dealership_id, _ = split_key(record.partition_key)
+        except Exception as exc:  # not a rooftop-day: nothing of ours to run, and nothing else stops
+            if log is not None:
+                log.warning(
+                    f"{record.asset_key.to_user_string()} {record.partition_key!r} passed over: {exc}"
+                )
             continue
-        dealership_id = rooftop_days.get_partition_key_from_str(record.partition_key).keys_by_dimension[
-            "dealership"
-        ]
         for a in automations:
             if tuple(record.asset_key.path) in a.template.triggered_by and a.covers(dealership_id):
                 requests.append(_request(a.name, record.partition_key, f"{a.name}:{record.storage_id}"))
@@ -101,7 +104,7 @@ def automation_triggers(
         ).records
         if records:
             cursor[name] = records[-1].storage_id
-        requests += triggered_requests(records, event_driven)
+        requests += triggered_requests(records, event_driven, context.log)
     now = dt.datetime.now(dt.UTC)
     known = {a.name for a in AUTOMATIONS.automations}
     minute = now.strftime("%Y%m%d%H%M")

@@ -27,6 +27,10 @@ def test_a_lead_scored_starts_each_hot_lead_automation_covering_its_rooftop_once
     first = automation_triggers(dg.build_sensor_context(instance=instance, resources=resources))
     assert not first.run_requests  # history before the sensor's first look is not replayed
     _materialized(instance, ["ml", "lead_scores"])
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=["ml", "lead_scores"])
+    )  # no partition
+    _materialized(instance, ["ml", "lead_scores"], "2026-11|lakeside-honda")  # not a rooftop-day
     _materialized(instance, ["ml", "lead_scores"], f"{DAY.isoformat()}|northgate-ford")
     result = automation_triggers(
         dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources)
