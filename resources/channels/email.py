@@ -7,7 +7,7 @@ import socket
 import time
 from email.message import EmailMessage
 
-from resources.channels.retry import SendFailed, Sent
+from resources.channels.retry import SendFailed, Sent, scrub
 
 
 class EmailChannel:
@@ -42,14 +42,14 @@ class EmailChannel:
                         smtp.login(self.username, self.password or "")
                     refused = smtp.send_message(message)
                 if refused:
-                    raise SendFailed(f"recipient refused: {refused}", attempt, retryable=False)
+                    raise SendFailed("the recipient was refused", attempt, retryable=False)
                 return Sent(message["Message-ID"], attempt)
             except smtplib.SMTPResponseException as exc:
-                last = f"SMTP {exc.smtp_code}: {exc.smtp_error.decode(errors='replace')[:200]}"
+                last = f"SMTP {exc.smtp_code}: {scrub(exc.smtp_error.decode(errors='replace')[:300])}"
                 if exc.smtp_code >= 500:  # permanent: a retry gets the same answer
                     raise SendFailed(last, attempt, retryable=False) from None
-            except smtplib.SMTPRecipientsRefused as exc:
-                raise SendFailed(f"recipient refused: {exc.recipients}", attempt, retryable=False) from None
+            except smtplib.SMTPRecipientsRefused:
+                raise SendFailed("the recipient was refused", attempt, retryable=False) from None
             except (ConnectionError, smtplib.SMTPConnectError, socket.gaierror) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+
+_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+_EMAIL = re.compile(r"[\w.+-]+@([\w-]+\.[\w.-]+)")
+
+
+def scrub(text: str) -> str:
+    """A provider's error text without the numbers and addresses it may echo back (kept in the ledger)."""
+    return _EMAIL.sub(r"***@\1", _PHONE.sub("***", text))
+
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_WAIT_SECONDS = 30.0  # a Retry-After longer than this is a provider to try again in a later run

@@ -7,7 +7,7 @@ import email.utils
 
 import httpx
 
-from resources.channels.retry import SendFailed, Sent, send_with_retries
+from resources.channels.retry import SendFailed, Sent, scrub, send_with_retries
 
 
 class SmsChannel:
@@ -46,7 +46,7 @@ class SmsChannel:
             return Sent(answer.json()["sid"], attempts)
         except (ValueError, KeyError):
             raise SendFailed(
-                f"the provider's answer has no message sid: {answer.text[:200]}", attempts, False
+                f"the provider's answer has no message sid: {scrub(answer.text[:200])}", attempts, False
             ) from None
 
     def find(self, to: str, body: str, since: dt.datetime) -> str | None:

@@ -104,3 +104,10 @@ def test_a_retry_after_is_read_as_seconds_or_as_a_date():
     assert retry_after(httpx.Response(429, headers={"Retry-After": "7"})) == 7
     assert retry_after(httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0
     assert retry_after(httpx.Response(429)) is None
+
+
+def test_a_refusal_that_echoes_the_number_or_address_is_kept_without_them():
+    from resources.channels.retry import scrub
+
+    said = "The 'To' number +1 (312) 555-0101 is not valid; ana.lopez@example.com bounced"
+    assert scrub(said) == "The 'To' number *** is not valid; ***@example.com bounced"
