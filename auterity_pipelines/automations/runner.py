@@ -125,7 +125,9 @@ def run_automation(ctx: Context, preview: bool = False) -> Report:
             report.counts[decision.decision] += 1
             continue
         _send(ctx, subject, channel, address, key, row, previous, report)
-    ledger.record(ctx.engine, pending)
+    if not preview:
+        ledger.record(ctx.engine, pending)
+        report.counts[SUPPRESSED] += ledger.close_vanished(ctx.engine, a.name, scope.partition_key, set(keys))
     return report
 
 

@@ -114,6 +114,28 @@ def finish(
         )
 
 
+def close_vanished(engine: Engine, automation: str, partition_key: str, found: set[str]) -> int:
+    """Waits of this automation and partition whose subject its latest run no longer found (a newer
+    visit, a deleted record): suppressed, so they stop falling due."""
+    query = select(deliveries.c.delivery_key).where(
+        deliveries.c.automation == automation,
+        deliveries.c.partition_key == partition_key,
+        deliveries.c.decision == "deferred",
+    )
+    with engine.begin() as conn:
+        gone = [k for k in conn.execute(query).scalars() if k not in found]
+        for start in range(0, len(gone), CHUNK):
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.delivery_key.in_(gone[start : start + CHUNK]),
+                    deliveries.c.decision == "deferred",
+                )
+                .values(decision="suppressed", reason="no longer applies", updated_at=dt.datetime.now(dt.UTC))
+            )
+    return len(gone)
+
+
 def sends_since(engine: Engine, dealership_id: str, channel: str, since: dt.datetime) -> int:
     """Messages sent (or being sent) on a channel for a rooftop since a moment: the rate limit's count."""
     query = select(func.count()).where(

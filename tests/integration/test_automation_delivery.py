@@ -305,6 +305,22 @@ def test_quiet_hours_defer_customer_messages_to_the_morning_and_the_morning_run_
     assert again.counts["sent"] == len(deferred) == len(fresh.mail())
 
 
+def test_a_wait_whose_subject_is_gone_is_closed_and_stops_falling_due(fresh):
+    from resources.channels.ledger import due
+
+    night = dt.datetime(2030, 1, 15, 3, 30, tzinfo=dt.UTC)
+    _run(fresh, SERVICE_AT_NIGHT, night)
+    (victim,) = [r for r in fresh.deliveries("due") if r["decision"] == "deferred"][:1]
+    with fresh.warehouse.engine.begin() as conn:  # as if the customer had come back since
+        conn.execute(update(automation_deliveries).where(automation_deliveries.c.delivery_key == victim["delivery_key"])
+                     .values(delivery_key="k-of-a-visit-no-longer-last", send_after=night))  # fmt: skip
+    report = _run(fresh, SERVICE_AT_NIGHT, night, run_id="run-2")
+    closed = next(r for r in fresh.deliveries("due") if r["delivery_key"] == "k-of-a-visit-no-longer-last")
+    assert (closed["decision"], closed["reason"]) == ("suppressed", "no longer applies")
+    assert report.counts["suppressed"] >= 1
+    assert all(row["automation"] != "due" or row["at"] > night for row in due(fresh.warehouse.engine, night))
+
+
 def test_the_trigger_sensor_asks_for_a_run_when_a_deferred_message_falls_due(fresh, instance):
     from sensors.automations import automation_triggers
 
