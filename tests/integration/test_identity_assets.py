@@ -24,9 +24,31 @@ def fill(warehouse) -> None:
     warehouse.upsert(
         "customers",
         [
-            ("north", "C-1", "Maria", "Lopez", "maria.lopez7@gmail.com", "(312) 555-0100", "60614", T),
-            ("south", "C-9", "Maria", "Lopes", "marialopez7@gmail.com", "312.555.0100", "60614-1234", T),
-            ("south", "C-2", "Ann", "Lee", None, None, "10001", T),
+            (
+                "north",
+                "C-1",
+                "Maria",
+                "Lopez",
+                "maria.lopez7@gmail.com",
+                "(312) 555-0100",
+                "60614",
+                T,
+                True,
+                None,
+            ),
+            (
+                "south",
+                "C-9",
+                "Maria",
+                "Lopes",
+                "marialopez7@gmail.com",
+                "312.555.0100",
+                "60614-1234",
+                T,
+                None,
+                None,
+            ),
+            ("south", "C-2", "Ann", "Lee", None, None, "10001", T, False, False),
         ],
     )
     warehouse.upsert(
