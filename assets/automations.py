@@ -53,6 +53,16 @@ def retention_scorer(neuroweaver: NeuroWeaver, engine, dealership_id: str, now: 
     return scores
 
 
+# Automations started by what lead intake writes run inside the intake run itself, as its last
+# steps: a hot lead's alert leaves seconds after the score, with no second run to launch.
+RUNS_WITH = "auterity/runs-with"
+INTAKE_WRITES = frozenset({("ml", "lead_scores"), ("events", "inbound_leads")})
+
+
+def runs_with_intake(automation: Automation) -> bool:
+    return bool(set(automation.template.triggered_by) & INTAKE_WRITES)
+
+
 # A step retry sends again only what failed before reaching the provider (the ledger knows which).
 SEND_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL)
 
@@ -69,7 +79,10 @@ def build_automation_asset(
         group_name=GROUP,
         kinds={"python", _KINDS[channel]},
         owners=OWNERS,
-        tags={"auterity/template": template.name},
+        tags={
+            "auterity/template": template.name,
+            **({RUNS_WITH: "intake"} if runs_with_intake(automation) else {}),
+        },
         description=f"{automation.name} ({template.name}): {template.description}",
         retry_policy=retry_policy,
     )

@@ -100,10 +100,13 @@ lead_intake_job = dg.define_asset_job(
     "lead_intake_job",
     selection=dg.AssetSelection.groups("intake")
     | dg.AssetSelection.assets(["enrichment", "lead_enrichments"])
-    | dg.AssetSelection.assets(["ml", "lead_scores"]).without_checks(),
+    | dg.AssetSelection.assets(["ml", "lead_scores"]).without_checks()
+    # The automations that follow intake (hot-lead alerts, the response watch): see assets/automations.py.
+    | dg.AssetSelection.tag("auterity/runs-with", "intake"),
     executor_def=dg.in_process_executor,
     tags=SCORING_POD,
-    description="A rooftop-day's inbound leads: loaded, enriched, scored and posted to the rooftop's CRM.",
+    description="A rooftop-day's inbound leads: loaded, enriched, scored, posted to the rooftop's CRM, and "
+    "handed to the automations that follow intake.",
 )
 
 

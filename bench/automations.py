@@ -92,7 +92,12 @@ class AlertWatcher:
         while not self._stop.is_set():
             now, counts = time.monotonic(), {}
             for message in self.platform.alerts():
-                lead = message["body"].split()[2] if message["body"].startswith("Hot lead ") else None
+                # "Hot lead bench:<id> at …": the lead id is the ADF source and id.
+                lead = (
+                    message["body"].split()[2].removeprefix("bench:")
+                    if message["body"].startswith("Hot lead ")
+                    else None
+                )
                 if lead:
                     counts[lead] = counts.get(lead, 0) + 1
                     self.first.setdefault(lead, now)

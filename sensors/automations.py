@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from assets.automations import AUTOMATIONS, GROUP, automation_key
+from assets.automations import AUTOMATIONS, GROUP, automation_key, runs_with_intake
 from auterity_pipelines.automations.config import load_automations
+from auterity_pipelines.jobs import lead_intake_job
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key, split_key
 from resources.warehouse import Warehouse
 from sensors.events import fleet_or_skip
@@ -38,8 +39,11 @@ def _request(name: str, key: str, run_key: str) -> dg.RunRequest:
     )
 
 
-def triggered_requests(records, automations, log=None) -> list[dg.RunRequest]:
-    """A run per automation that reads what a materialization wrote, for its rooftop-day."""
+def triggered_requests(
+    records, automations, log=None, intake_runs: frozenset = frozenset()
+) -> list[dg.RunRequest]:
+    """A run per automation that reads what a materialization wrote, for its rooftop-day; none for one
+    that already ran in the intake run that wrote it."""
     requests = []
     for record in records:
         try:
@@ -51,9 +55,20 @@ def triggered_requests(records, automations, log=None) -> list[dg.RunRequest]:
                 )
             continue
         for a in automations:
+            if record.run_id in intake_runs and runs_with_intake(a):
+                continue
             if tuple(record.asset_key.path) in a.template.triggered_by and a.covers(dealership_id):
                 requests.append(_request(a.name, record.partition_key, f"{a.name}:{record.storage_id}"))
     return requests
+
+
+def _intake_runs(instance: dg.DagsterInstance, records) -> frozenset[str]:
+    """Which of the records' runs are lead intake runs (their automations ran in them)."""
+    ids = list({r.run_id for r in records if r.run_id})
+    if not ids:
+        return frozenset()
+    found = instance.get_run_records(filters=dg.RunsFilter(run_ids=ids, job_name=lead_intake_job.name))
+    return frozenset(r.dagster_run.run_id for r in found)
 
 
 def _in_flight(instance: dg.DagsterInstance, name: str, key: str) -> bool:
@@ -104,7 +119,9 @@ def automation_triggers(
         ).records
         if records:
             cursor[name] = records[-1].storage_id
-        requests += triggered_requests(records, event_driven, context.log)
+        requests += triggered_requests(
+            records, event_driven, context.log, _intake_runs(context.instance, records)
+        )
     now = dt.datetime.now(dt.UTC)
     known = {a.name for a in AUTOMATIONS.automations}
     minute = now.strftime("%Y%m%d%H%M")

@@ -47,6 +47,10 @@ def dev(port, simulator_port, extract_days, smtp_port):
 
     # The demo's messages go to the simulator's loopback providers, wherever they were put.
     os.environ.setdefault("AUTERITY_SMS_URL", f"http://127.0.0.1:{simulator_port}/twilio")
+    os.environ.setdefault(
+        "AUTERITY_DEMO_CHAT_WEBHOOK_URL",
+        f"http://127.0.0.1:{simulator_port}/_chat/services/T0DEMO/B0DEMO/demo",
+    )
     if smtp_port:
         os.environ.setdefault("AUTERITY_SMTP_PORT", str(smtp_port))
     instance = prepare_dagster_home()

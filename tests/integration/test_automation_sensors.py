@@ -49,6 +49,40 @@ def test_a_lead_scored_starts_each_hot_lead_automation_covering_its_rooftop_once
     assert not again.run_requests
 
 
+def test_an_automation_that_ran_inside_the_intake_run_is_not_started_again():
+    from types import SimpleNamespace
+
+    from sensors.automations import triggered_requests
+
+    def record(run_id: str, storage_id: int):
+        return SimpleNamespace(
+            run_id=run_id,
+            storage_id=storage_id,
+            partition_key=PARTITION,
+            asset_key=dg.AssetKey(["ml", "lead_scores"]),
+        )
+
+    automations = [a for a in AUTOMATIONS.automations if a.template.name == "hot_lead_alert"]
+    from_intake = triggered_requests(
+        [record("intake-run", 1)], automations, intake_runs=frozenset({"intake-run"})
+    )
+    from_scoring = triggered_requests(
+        [record("scoring-run", 2)], automations, intake_runs=frozenset({"intake-run"})
+    )
+    assert from_intake == []
+    assert [r.asset_selection[0].path[-1] for r in from_scoring] == ["hot-leads-to-sales-manager"]
+
+
+def test_the_intake_job_runs_the_automations_that_follow_intake():
+    from auterity_pipelines.definitions import defs
+
+    keys = {
+        k.to_user_string() for k in defs.resolve_job_def("lead_intake_job").asset_layer.executable_asset_keys
+    }
+    assert {"automations/hot-leads-to-sales-manager", "automations/unanswered-leads"} <= keys
+    assert "automations/deal-thank-you" not in keys and "automations/service-due-reminders" not in keys
+
+
 def test_each_event_template_is_started_by_what_it_reads(instance, warehouse):
     resources = {"warehouse": warehouse}
     first = automation_triggers(dg.build_sensor_context(instance=instance, resources=resources))
