@@ -102,8 +102,11 @@ def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extrac
         threading.Thread(target=keep_writing_extracts, args=(extract_days, settings), daemon=True).start()
     simulator = Simulator(settings, Faults(**faults))
     if smtp_port:
-        simulator.mailbox.start(smtp_port, host)
-        click.echo(f"demo mailbox: SMTP on {host}:{smtp_port}, GET /_mail lists what arrived")
+        try:
+            simulator.mailbox.start(smtp_port, host)
+            click.echo(f"demo mailbox: SMTP on {host}:{smtp_port}, GET /_mail lists what arrived")
+        except (OSError, RuntimeError) as exc:  # the DMSs still serve; e-mail automations will say why
+            click.echo(f"demo mailbox not started on {host}:{smtp_port}: {exc}", err=True)
     click.echo(
         f"DMS simulator on http://{host}:{port} (Fortellis: /fortellis/v1/…, Tekion: /tekion/openapi/v4/…)"
     )
