@@ -5,8 +5,8 @@
    lead's signed ADF POST to the SMS server receiving the alert naming it, for N lone leads and
    for a load of leads over a minute across several rooftops. Every lead is hot (min_score 0 on
    a registered champion), so each must give exactly one SMS: duplicates and lost are counted.
-   Targets: p95 ≤ 30 s under load, 0 duplicates, 0 lost. Baseline in the same run: the lead's
-   intake run alone (post → scored), which the alert must follow.
+   Targets: p95 ≤ 30 s under load, 0 duplicates, 0 lost. Baseline in the same run: the same
+   leads' post → scored, the step the alert follows in the intake run.
 2. `service_due_reminder` over N customers of one rooftop (all due), e-mail to a real SMTP
    server, in a child process: decisions per second and peak RSS (VmHWM of the child), against
    a floor measured in the same run: the child that only imports and reads the candidates.
@@ -159,7 +159,7 @@ def end_to_end(args) -> None:
             counts._stop.set()
             if scored:
                 print(f"baseline, the same lone leads: POST → scored p50 {statistics.median(scored.values()):.1f} s "
-                      f"(the alert's run starts after it); alert/scored p50 "
+                      f"(the alert is the intake run's step after the score); alert/scored p50 "
                       f"{statistics.median(lone.values()) / statistics.median(scored.values()):.2f}×")  # fmt: skip
             schedule = sorted(
                 (random.uniform(0, args.seconds), f"bench-load-{n}", random.choice(rooftops))
