@@ -21,9 +21,10 @@ from auterity_pipelines.enrichment.inputs import (
     line_input,
 )
 from auterity_pipelines.enrichment.tasks import LEAD_ENRICHMENT, REPAIR_ORDER_ENRICHMENT, Task
-from auterity_pipelines.schema import UPSERTS, customers, leads, repair_order_lines, repair_orders
+from auterity_pipelines.schema import customers, leads, repair_order_lines, repair_orders
 from resources.ai.router import Router, WorkItem
 from resources.warehouse import Warehouse
+from resources.warehouse.upserts import UPSERTS
 
 WRITE_BATCH = 200
 

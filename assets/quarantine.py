@@ -18,8 +18,9 @@ from sqlalchemy import select, tuple_
 
 from auterity_pipelines.conform import CONFORMERS, RecordError, raw_key
 from auterity_pipelines.records import ENTITIES, NESTED_LINES_KEY, split_lines
-from auterity_pipelines.schema import UPSERTS, quarantine
+from auterity_pipelines.schema import quarantine
 from resources.warehouse import Warehouse, quarantine_row
+from resources.warehouse.upserts import UPSERTS
 
 PAGE = 1000
 

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from auterity_pipelines.conform import CONFORMERS, RecordError, raw_key
 from auterity_pipelines.records import NESTED_LINES_KEY, split_lines
-from auterity_pipelines.schema import UPSERTS
 from resources.dms.window import Window
 from resources.warehouse import Warehouse, quarantine_row
+from resources.warehouse.upserts import UPSERTS
 
 Progress = Callable[[str, int], None]
 

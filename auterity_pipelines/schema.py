@@ -6,8 +6,6 @@ the migrations build exactly this schema.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -399,30 +397,3 @@ vehicle_history = Table(
 ENRICHMENT_TABLES = {t.name: t for t in (lead_enrichments, repair_order_enrichments)}
 
 CONFORMED_TABLES = {t.name: t for t in (customers, vehicles, deals, repair_orders, repair_order_lines, leads)}
-
-
-@dataclass(frozen=True)
-class UpsertSpec:
-    """How rows of a table are merged: on its key, never replacing a newer version with an older one."""
-
-    table: Table
-    version: str  # the DMS's modification time
-    changed: str | None = None  # a column that tells an equal-time row apart; None: rewrite equal-time rows
-
-    @property
-    def columns(self) -> list[str]:
-        return [c.name for c in self.table.columns]
-
-    @property
-    def keys(self) -> list[str]:
-        return [c.name for c in self.table.primary_key.columns]
-
-
-UPSERTS = {
-    **{t.name: UpsertSpec(t, "source_modified_at", "payload") for t in RAW_TABLES.values()},
-    **{name: UpsertSpec(t, "updated_at") for name, t in CONFORMED_TABLES.items()},
-    **{name: UpsertSpec(t, "enriched_at") for name, t in ENRICHMENT_TABLES.items()},
-    "lead_scores": UpsertSpec(lead_scores, "scored_at"),
-    "quality_results": UpsertSpec(quality_results, "evaluated_at"),
-    "partition_volumes": UpsertSpec(partition_volumes, "updated_at"),
-}

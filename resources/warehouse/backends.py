@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Boolean, Date, DateTime, Engine, Numeric
 
-from auterity_pipelines.schema import UPSERTS, UpsertSpec, quarantine
+from auterity_pipelines.schema import quarantine
+from resources.warehouse.upserts import UPSERTS, UpsertSpec
 
 QUARANTINE_KEYS = ("entity", "dealership_id", "source_id")
 
