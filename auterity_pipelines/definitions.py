@@ -13,6 +13,7 @@ from assets.intake import crm_deliveries, inbound_leads
 from assets.models import model_assets
 from assets.scoring import lead_scores
 from auterity_pipelines.jobs import (
+    automations_job,
     dms_history_job,
     dms_sync_job,
     enrichment_job,
@@ -29,7 +30,7 @@ from resources.dms.fleet import dms_fleet_resource
 from resources.mlflow import neuroweaver_resource
 from resources.warehouse import warehouse_resource
 from sensors.alerts import alert_on_run_failure
-from sensors.automations import automation_schedule, automation_triggers, automations_file, automations_job
+from sensors.automations import automation_schedule, automation_triggers, automations_file
 from sensors.bootstrap import demo_bootstrap
 from sensors.enrichment import enrich_synced_repair_orders
 from sensors.events import extract_day_drops, inbox_events, lead_file_drops

@@ -110,6 +110,14 @@ lead_intake_job = dg.define_asset_job(
 )
 
 
+# Group `automations`: one asset per automation in the automations file (assets/automations.py).
+automations_job = dg.define_asset_job(
+    "automations_job",
+    selection=dg.AssetSelection.groups("automations"),
+    executor_def=dg.in_process_executor,
+    description="Run one automation (or several) for a rooftop-day: decide, send, record.",
+)
+
 identity_job = dg.define_asset_job(
     "identity_job",
     selection=dg.AssetSelection.groups("identity"),

@@ -7,22 +7,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from assets.automations import AUTOMATIONS, GROUP, automation_key, runs_with_intake
+from assets.automations import AUTOMATIONS, automation_key, runs_with_intake
 from auterity_pipelines.automations.config import load_automations
-from auterity_pipelines.jobs import lead_intake_job
+from auterity_pipelines.jobs import automations_job, lead_intake_job
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key, split_key
 from resources.warehouse import Warehouse
 from sensors.events import fleet_or_skip
 
 PAGE = 300
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-automations_job = dg.define_asset_job(
-    "automations_job",
-    selection=dg.AssetSelection.groups(GROUP),
-    executor_def=dg.in_process_executor,
-    description="Run one automation (or several) for a rooftop-day: decide, send, record.",
-)
 
 
 def _tags(name: str, dealership_id: str) -> dict[str, str]:
