@@ -28,6 +28,21 @@ def local_day(moment: dt.datetime | str, timezone: str) -> dt.date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
+def leads_of_day(
+    warehouse: Warehouse, dealership_id: str, timezone: str, day: dt.date, status: str
+) -> list[dict]:
+    """The rooftop's lead events in `status` that reached us on its local `day` (sensors/events.py)."""
+    from resources.events.inbox import pending_of
+
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)  # a UTC span wide enough for every time zone
+    between = (start - dt.timedelta(days=1), start + dt.timedelta(days=2))
+    return [
+        e
+        for e in pending_of(warehouse, dealership_id, "lead.received", status, between)
+        if local_day(e["received_at"], timezone) == day
+    ]
+
+
 @dg.asset(
     key=INBOUND_LEADS,
     partitions_def=rooftop_days,
@@ -42,15 +57,11 @@ def local_day(moment: dt.datetime | str, timezone: str) -> dt.date:
 def inbound_leads(
     context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    from resources.events.inbox import mark, pending_of
+    from resources.events.inbox import mark
 
     dealership_id, day = split_key(context.partition_key)
     timezone = dms.fleet().get(dealership_id).timezone
-    events = [
-        e
-        for e in pending_of(warehouse, dealership_id, "lead.received", "received")
-        if local_day(e["received_at"], timezone) == day  # the day it reached us (sensors/events.py)
-    ]
+    events = leads_of_day(warehouse, dealership_id, timezone, day, "received")
     loader = RawLoader(
         warehouse, dealership_id, timezone, Window.local_day(day, timezone), context.run.run_id, ["leads"]
     )
@@ -86,7 +97,6 @@ def crm_deliveries(
 ) -> dg.MaterializeResult:
     from assets.scoring import LEAD_SCORES, UNSCORED
     from resources.events.crm import CrmConfigError, deliver_scored_leads
-    from resources.events.inbox import pending_of
 
     dealership_id, day = split_key(context.partition_key)
     dealership = dms.fleet().get(dealership_id)
@@ -97,18 +107,7 @@ def crm_deliveries(
     ).records
     latest = scored[0].asset_materialization.metadata if scored else {}
     unscored = latest[UNSCORED].value if UNSCORED in latest else None
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    events = [
-        e
-        for e in pending_of(
-            warehouse,
-            dealership_id,
-            "lead.received",
-            "done",
-            (start - dt.timedelta(days=1), start + dt.timedelta(days=2)),
-        )
-        if local_day(e["received_at"], dealership.timezone) == day
-    ]
+    events = leads_of_day(warehouse, dealership_id, dealership.timezone, day, "done")
     try:
         delivered, skipped = deliver_scored_leads(
             warehouse,

@@ -79,6 +79,13 @@ EARLIEST_TIME = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
 LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A time read back from the warehouse, aware: SQLite returns naive UTC, PostgreSQL aware."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def format_time(moment: dt.datetime) -> str:
     """UTC, whole seconds, `Z`: the one textual form of a time in records."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

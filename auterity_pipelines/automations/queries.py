@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from urllib.parse import quote
 
@@ -43,12 +42,16 @@ def latest(scope: Scope, table, keys: Iterable, key_column: str, order_column: s
     return found
 
 
-def contacts(scope: Scope, customer_ids: Iterable[str | None]) -> dict[str, Contact]:
-    rows = latest(scope, customers, [c for c in customer_ids if c], "customer_id", "updated_at")
-    return {
-        cid: Contact(cid, r["email"], r["phone"], r["email_opt_in"], r["sms_opt_in"])
-        for cid, r in rows.items()
-    }
+def customer_rows(scope: Scope, customer_ids: Iterable[str | None]) -> dict[str, dict]:
+    """The rooftop's customers among `customer_ids`, by id."""
+    return latest(scope, customers, [c for c in customer_ids if c], "customer_id", "updated_at")
+
+
+def contact_of(row: dict | None) -> Contact | None:
+    """How to reach a customer row's customer, and what they agreed to."""
+    if row is None:
+        return None
+    return Contact(row["customer_id"], row["email"], row["phone"], row["email_opt_in"], row["sms_opt_in"])
 
 
 def short_name(first: str | None, last: str | None) -> str:
@@ -61,13 +64,6 @@ def short_name(first: str | None, last: str | None) -> str:
 def ui_link(scope: Scope, asset_path: str) -> str:
     """The Dagster UI page of an asset's partition, which lists the records the run took."""
     return f"{scope.link_base.rstrip('/')}/assets/{asset_path}?partition={quote(scope.partition_key)}"
-
-
-def utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite returns naive UTC; PostgreSQL aware. Always aware."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def newest_per_customer(scope: Scope, table, time_column: str):

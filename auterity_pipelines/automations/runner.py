@@ -30,6 +30,7 @@ from auterity_pipelines.automations.decide import (
 from auterity_pipelines.automations.library import Scope, Subject
 from auterity_pipelines.automations.render import RenderError, render
 from auterity_pipelines.automations.rules import delivery_key, e164, mask, normalise_address
+from auterity_pipelines.records import as_utc
 from auterity_pipelines.settings import named_secret
 
 STALE_CLAIM = dt.timedelta(minutes=15)  # a claim this old lost its run, whatever the instance says
@@ -148,26 +149,22 @@ def _customer_address(subject: Subject, channel: str) -> str | None:
 def _row(
     ctx: Context, subject: Subject, channel: str, address: str | None, key: str, decision: Decision
 ) -> dict:
-    now = dt.datetime.now(dt.UTC)
-    return {
-        "delivery_key": key,
-        "automation": ctx.automation.name,
-        "dealership_id": ctx.scope.dealership_id,
-        "subject": subject.key[:200],
-        "channel": channel,
-        "window": subject.window[:40],
-        "recipient": mask(channel, address),
-        "decision": SENDING if decision.decision == SEND else decision.decision,
-        "reason": decision.reason,
-        "retryable": False,
-        "provider_message_id": None,
-        "attempts": 0,
-        "partition_key": ctx.scope.partition_key,
-        "send_after": decision.send_after,
-        "created_at": now,
-        "updated_at": now,
-        "run_id": ctx.run_id,
-    }
+    from resources.channels.ledger import new_row
+
+    return new_row(
+        key,
+        ctx.automation.name,
+        ctx.scope.dealership_id,
+        subject.key,
+        channel,
+        subject.window,
+        mask(channel, address),
+        SENDING if decision.decision == SEND else decision.decision,
+        decision.reason,
+        ctx.scope.partition_key,
+        ctx.run_id,
+        decision.send_after,
+    )
 
 
 def message(ctx: Context, subject: Subject, channel: str) -> tuple[str, str]:
@@ -250,7 +247,7 @@ def _reconcile(ctx: Context, subject, address, previous: dict, report: Report, p
         ledger.finish(ctx.engine, key, FAILED, f"outcome unknown, and {exc}", False, None, 0)
         _failed(report, subject, str(exc))
         return None
-    claimed = previous["updated_at"].replace(tzinfo=previous["updated_at"].tzinfo or dt.UTC)
+    claimed = as_utc(previous["updated_at"])
     found = ctx.outbox.find_sms(ctx.scope.dealership_id, address, body, claimed - dt.timedelta(minutes=1))
     if found:
         ledger.finish(ctx.engine, key, SENT, "reconciled: the provider had it", False, found, 0)

@@ -12,11 +12,37 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
+from auterity_pipelines.records import as_utc
 from auterity_pipelines.schema import automation_deliveries as deliveries
 from auterity_pipelines.schema import contact_opt_outs
 from resources.warehouse import dialect_insert
 
 CHUNK = 5000
+
+
+def new_row(
+    key: str,
+    automation: str,
+    dealership_id: str,
+    subject: str,
+    channel: str,
+    window: str,
+    recipient: str | None,
+    decision: str,
+    reason: str | None,
+    partition_key: str,
+    run_id: str,
+    send_after: dt.datetime | None = None,
+) -> dict:
+    """A decision as its row: nothing attempted yet, decided now."""
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "delivery_key": key, "automation": automation, "dealership_id": dealership_id,
+        "subject": subject[:200], "channel": channel, "window": window[:40], "recipient": recipient,
+        "decision": decision, "reason": reason, "retryable": False, "provider_message_id": None,
+        "attempts": 0, "partition_key": partition_key, "send_after": send_after,
+        "created_at": now, "updated_at": now, "run_id": run_id,
+    }  # fmt: skip
 
 
 def existing(engine: Engine, keys: Sequence[str]) -> dict[str, dict]:
@@ -85,8 +111,7 @@ def claim(engine: Engine, row: dict, previous: dict | None) -> bool:
 def orphaned(previous: dict, run_id: str, run_alive, stale: dt.timedelta, now: dt.datetime) -> bool:
     """Whether a `sending` claim lost its run: this run's own earlier attempt, a run that is no
     longer going, or a claim older than any run takes (whatever the instance says)."""
-    claimed = previous["updated_at"]
-    claimed = claimed if claimed.tzinfo else claimed.replace(tzinfo=dt.UTC)
+    claimed = as_utc(previous["updated_at"])
     return previous["run_id"] == run_id or not run_alive(previous["run_id"]) or now - claimed > stale
 
 

@@ -141,11 +141,19 @@ def _may_post(previous: dict, run_id: str, run_alive: Callable[[str], bool], now
 
 
 def _row(dealership, event, key, partition_key, run_id, decision, reason) -> dict:
-    now = dt.datetime.now(dt.UTC)
-    return {
-        "delivery_key": key, "automation": CRM, "dealership_id": dealership.id,
-        "subject": f"lead:{event['payload']['source_id']}"[:200], "channel": "crm", "window": "once",
-        "recipient": "crm webhook", "decision": decision, "reason": reason, "retryable": False,
-        "provider_message_id": None, "attempts": 0, "partition_key": partition_key, "send_after": None,
-        "created_at": now, "updated_at": now, "run_id": run_id,
-    }  # fmt: skip
+    from resources.channels.ledger import new_row
+
+    subject = f"lead:{event['payload']['source_id']}"
+    return new_row(
+        key,
+        CRM,
+        dealership.id,
+        subject,
+        "crm",
+        "once",
+        "crm webhook",
+        decision,
+        reason,
+        partition_key,
+        run_id,
+    )

@@ -9,8 +9,9 @@ from pydantic import Field
 from sqlalchemy import select
 
 from auterity_pipelines.automations.library import Notify, Params, Scope, Subject, Template
-from auterity_pipelines.automations.queries import ui_link, utc
+from auterity_pipelines.automations.queries import ui_link
 from auterity_pipelines.automations.rules import local_window
+from auterity_pipelines.records import as_utc
 from auterity_pipelines.schema import vehicles
 
 MAX_ITEMS = 25
@@ -53,7 +54,7 @@ def find(scope: Scope, params: AgedInventoryParams):
         {
             "stock_number": r["stock_number"] or r["vin"],
             "vehicle": " ".join(str(v) for v in (r["model_year"], r["make"], r["model"]) if v),
-            "days": (scope.now - utc(r["updated_at"])).days,
+            "days": (scope.now - as_utc(r["updated_at"])).days,
             "price": None if r["list_price"] is None else f"{r['list_price']:,.0f}",
         }
         for r in rows

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import Field
 
 from auterity_pipelines.automations.library import Params, Scope, Subject, Template
-from auterity_pipelines.automations.queries import contacts, latest, partition_rows, utc
-from auterity_pipelines.schema import customers, deals
+from auterity_pipelines.automations.queries import contact_of, customer_rows, partition_rows
+from auterity_pipelines.records import as_utc
+from auterity_pipelines.schema import deals
 
 
 class DealThankYouParams(Params):
@@ -22,13 +23,10 @@ class DealThankYouParams(Params):
 
 def find(scope: Scope, params: DealThankYouParams):
     rows = [d for d in partition_rows(scope, "deals", deals, "deal_id") if d["sold_at"] is not None]
-    reach = contacts(scope, [d["customer_id"] for d in rows])
-    names = latest(
-        scope, customers, [d["customer_id"] for d in rows if d["customer_id"]], "customer_id", "updated_at"
-    )
+    people = customer_rows(scope, [d["customer_id"] for d in rows])
     for deal in rows:
-        sold = utc(deal["sold_at"])
-        person = names.get(deal["customer_id"], {})
+        sold = as_utc(deal["sold_at"])
+        person = people.get(deal["customer_id"], {})
         too_old = scope.now - sold > dt.timedelta(days=params.max_age_days)
         yield Subject(
             key=f"deal:{deal['deal_id']}",
@@ -38,7 +36,7 @@ def find(scope: Scope, params: DealThankYouParams):
                 "vehicle": "your new vehicle",
                 "dealership": scope.dealership_name,
             },
-            contact=reach.get(deal["customer_id"]),
+            contact=contact_of(people.get(deal["customer_id"])),
             not_before=sold + dt.timedelta(hours=params.delay_hours),
             cancelled=f"sold {sold:%Y-%m-%d}, over {params.max_age_days} days ago" if too_old else None,
         )

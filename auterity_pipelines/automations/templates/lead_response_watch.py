@@ -8,8 +8,9 @@ from pydantic import Field
 from sqlalchemy import select
 
 from auterity_pipelines.automations.library import Notify, Params, Scope, Subject, Template
-from auterity_pipelines.automations.queries import contacts_of_leads, partition_rows, short_name, ui_link, utc
+from auterity_pipelines.automations.queries import contacts_of_leads, partition_rows, short_name, ui_link
 from auterity_pipelines.events.schemas import LEAD_RESPONDED
+from auterity_pipelines.records import as_utc
 from auterity_pipelines.schema import events_inbox, leads
 
 
@@ -29,12 +30,19 @@ def first_responses(scope: Scope, lead_ids: list[str]) -> dict[str, dt.datetime]
     wanted, found = set(lead_ids), {}
     with scope.engine.connect() as conn:
         for payload, received_at in conn.execute(query):
-            data = payload.get("data", {})
-            lead_id = data.get("lead_id")
-            if lead_id in wanted:
-                at = dt.datetime.fromisoformat(data.get("responded_at") or utc(received_at).isoformat())
-                found[lead_id] = min(found.get(lead_id, at), at)
+            data = payload.get("data") if isinstance(payload, dict) else None
+            if isinstance(data, dict) and data.get("lead_id") in wanted:
+                at = _when(data.get("responded_at"), as_utc(received_at))
+                found[data["lead_id"]] = min(found.get(data["lead_id"], at), at)
     return found
+
+
+def _when(responded_at, received_at: dt.datetime) -> dt.datetime:
+    """The time a response states, or when its event reached us if the stated one cannot be read."""
+    try:
+        return as_utc(dt.datetime.fromisoformat(responded_at))
+    except (TypeError, ValueError):
+        return received_at
 
 
 def find(scope: Scope, params: LeadResponseParams):
@@ -42,7 +50,7 @@ def find(scope: Scope, params: LeadResponseParams):
     answered = first_responses(scope, [r["lead_id"] for r in rows])
     reach = contacts_of_leads(rows)
     for lead in rows:
-        received = utc(lead["received_at"])
+        received = as_utc(lead["received_at"])
         due = received + dt.timedelta(minutes=params.minutes)
         cancelled = None
         if lead["lead_id"] in answered and answered[lead["lead_id"]] <= due:

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import Field
 from sqlalchemy import and_, select
 
-from auterity_pipelines.automations.library import Contact, Params, Scope, Subject, Template
-from auterity_pipelines.automations.queries import newest_per_customer, utc
+from auterity_pipelines.automations.library import Params, Scope, Subject, Template
+from auterity_pipelines.automations.queries import contact_of, newest_per_customer
+from auterity_pipelines.records import as_utc
 from auterity_pipelines.schema import customers, repair_orders
 
 
@@ -98,13 +99,11 @@ def find(scope: Scope, params: ServiceDueParams):
             window=f"ro:{row['ro_number']}",
             variables={
                 "first_name": row["first_name"] or "there",
-                "last_visit": f"{utc(row['last_at']):%B %-d, %Y}",
+                "last_visit": f"{as_utc(row['last_at']):%B %-d, %Y}",
                 "months": params.months,
                 "dealership": scope.dealership_name,
             },
-            contact=Contact(
-                row["customer_id"], row["email"], row["phone"], row["email_opt_in"], row["sms_opt_in"]
-            ),
+            contact=contact_of(row),
             cancelled=cancelled,
         )
 

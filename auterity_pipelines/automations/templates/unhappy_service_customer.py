@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from pydantic import Field
+from sqlalchemy import select
 
 from auterity_pipelines.automations.library import Notify, Params, Scope, Subject, Template
-from auterity_pipelines.automations.queries import contacts, latest, partition_rows, short_name, ui_link
+from auterity_pipelines.automations.queries import (
+    contact_of,
+    customer_rows,
+    partition_rows,
+    short_name,
+    ui_link,
+)
 from auterity_pipelines.schema import repair_order_enrichments, repair_orders
 
 
@@ -17,8 +24,6 @@ class UnhappyParams(Params):
 
 
 def find(scope: Scope, params: UnhappyParams):
-    from sqlalchemy import select
-
     orders = {r["ro_number"]: r for r in partition_rows(scope, "repair_orders", repair_orders, "source_id")}
     if not orders:
         return
@@ -35,15 +40,12 @@ def find(scope: Scope, params: UnhappyParams):
     with scope.engine.connect() as conn:
         for row in conn.execute(query):
             lines[(row.ro_number, row.line_number)] = row._mapping  # the newest prompt version wins
-    reach = contacts(scope, [o["customer_id"] for o in orders.values()])
-    names = latest(
-        scope, _customers(), [o["customer_id"] for o in orders.values()], "customer_id", "updated_at"
-    )
+    people = customer_rows(scope, [o["customer_id"] for o in orders.values()])
     for (ro_number, line_number), line in sorted(lines.items()):
         if line["sentiment"] is None or line["sentiment"] > params.max_sentiment:
             continue
         customer_id = orders[ro_number]["customer_id"]
-        person = names.get(customer_id, {})
+        person = people.get(customer_id, {})
         yield Subject(
             key=f"ro_line:{ro_number}/{line_number}",
             window="once",
@@ -57,14 +59,8 @@ def find(scope: Scope, params: UnhappyParams):
                 "link": ui_link(scope, "enrichment/repair_order_enrichments"),
                 "dealership": scope.dealership_name,
             },
-            contact=reach.get(customer_id),
+            contact=contact_of(people.get(customer_id)),
         )
-
-
-def _customers():
-    from auterity_pipelines.schema import customers
-
-    return customers
 
 
 TEMPLATE = Template(
