@@ -30,8 +30,23 @@ def serve_app_in_thread(app, name: str, port: int = 0) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-async def read_form(request) -> dict[str, str]:
-    """An urlencoded form body as a dict (the last value of a repeated field), without python-multipart."""
+class TooLarge(ValueError):
+    pass
+
+
+async def read_form(request, max_bytes: int | None = None) -> dict[str, str]:
+    """An urlencoded form body as a dict (the last value of a repeated field), without python-multipart.
+
+    TooLarge once more than `max_bytes` has arrived, whatever Content-Length said; bytes that are
+    not UTF-8 are replaced, so a mangled field fails its signature instead of the server.
+    """
     from urllib.parse import parse_qs
 
-    return {k: v[-1] for k, v in parse_qs((await request.body()).decode(), keep_blank_values=True).items()}
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise TooLarge(f"body over the {max_bytes}-byte limit")
+        chunks.append(chunk)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}

@@ -135,8 +135,10 @@ def _check(
     name = entry.get("name")
     label = name if isinstance(name, str) and name else f"automation {position}"
     problems = [Problem(label, key, "unknown field") for key in sorted(set(entry) - AUTOMATION_KEYS, key=str)]
-    if not isinstance(name, str) or not name.strip():
+    if name is None or name == "":
         problems.append(Problem(label, "name", "is required"))
+    elif not isinstance(name, str) or not name.strip():
+        problems.append(Problem(label, "name", f"{name!r} is not a name"))
     template = TEMPLATES.get(entry.get("template"))
     if template is None:
         problems.append(

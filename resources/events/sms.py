@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse, Response
 from auterity_pipelines.automations.rules import e164
 from auterity_pipelines.events.signing import SignatureError, verify_twilio
 from auterity_pipelines.fleet import FleetError
-from auterity_pipelines.loopback import read_form
+from auterity_pipelines.loopback import TooLarge, read_form
 from auterity_pipelines.settings import named_secret
 
 AUTH_TOKEN_ENV = "AUTERITY_SMS_AUTH_TOKEN"
+MAX_BODY_BYTES = 64_000  # a provider's form post is a few hundred bytes
 # Behind a proxy the provider signs the public URL, not the one the receiver sees.
 PUBLIC_URL_ENV = "AUTERITY_EVENTS_PUBLIC_URL"
 # The provider's own opt-out and opt-in keywords: a reply of exactly one of them.
@@ -45,9 +46,10 @@ class SmsWebhooks:
         token = named_secret(AUTH_TOKEN_ENV)
         if not token:
             return JSONResponse({"error": f"{AUTH_TOKEN_ENV} is not set"}, status_code=401)
-        if int(request.headers.get("content-length") or 0) > 64_000:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        form = await read_form(request)
+        try:
+            form = await read_form(request, MAX_BODY_BYTES)
+        except TooLarge as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
         public = os.environ.get(PUBLIC_URL_ENV)
         url = f"{public.rstrip('/')}{request.url.path}" if public else str(request.url)
         try:

@@ -272,6 +272,16 @@ def test_a_reply_with_a_forged_signature_changes_nothing(fresh, receiver):
     assert fresh.rows(select(contact_opt_outs)) == []
     elsewhere = httpx.post(f"{receiver}/sms/nowhere-motors/inbound", data=form)
     assert elsewhere.status_code == 404
+    mangled = httpx.post(url, content=b"From=%2B1312&Body=\xff\xfeSTOP", headers={"X-Twilio-Signature": "x"})
+    assert mangled.status_code == 401
+
+    def endless():  # no Content-Length: the limit must hold on what arrives
+        yield b"Body=STOP&From="
+        for _ in range(100):
+            yield b"1" * 1000
+
+    assert httpx.post(url, content=endless()).status_code == 413
+    assert fresh.rows(select(contact_opt_outs)) == []
 
 
 def test_the_providers_status_callback_is_recorded_on_the_delivery(fresh, instance, receiver):

@@ -76,9 +76,11 @@ def test_an_automation_that_ran_inside_the_intake_run_is_not_started_again():
 def test_the_intake_job_runs_the_automations_that_follow_intake():
     from auterity_pipelines.definitions import defs
 
-    keys = {
-        k.to_user_string() for k in defs.resolve_job_def("lead_intake_job").asset_layer.executable_asset_keys
-    }
+    # Resolving reads Dagster's process-wide defs-state storage, which may still name a closed
+    # test instance (tests/test_definitions.py): give it a live one.
+    with dg.instance_for_test():
+        job = defs.resolve_job_def("lead_intake_job")
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
     assert {"automations/hot-leads-to-sales-manager", "automations/unanswered-leads"} <= keys
     assert "automations/deal-thank-you" not in keys and "automations/service-due-reminders" not in keys
 
