@@ -6,11 +6,13 @@ its materializations, so a failing blocking check fails the step. Results are al
 """
 
 import datetime as dt
-from decimal import Decimal
+import functools
 
 import dagster as dg
+from sqlalchemy import Numeric
 
 from auterity_pipelines.quality.suites import CHECKS, FAILING_ROWS, Check
+from auterity_pipelines.schema import CONFORMED_TABLES
 
 # Free text is not checked, and would make the collected frames large.
 _UNCHECKED = {"complaint", "cause", "correction", "comments", "first_name", "last_name", "trim", "model"}
@@ -29,45 +31,57 @@ def check_specs(keys: dict[str, dg.AssetKey]) -> list[dg.AssetCheckSpec]:
 
 
 class PartitionRows:
-    """The rows a conform step wrote, per table, as frames of the checked columns."""
+    """The rows a load conformed, per table: the checked columns only, as compact Arrow blocks."""
 
-    def __init__(self):
+    def __init__(self, dealership_id: str | None = None):
+        self.dealership_id = dealership_id
         self.batches: dict[str, list] = {}
 
+    def add(self, table: str, rows) -> None:
+        """An Arrow table of contract columns (a fast-path block)."""
+        keep = [c for c in rows.column_names if c in _checked(table)]
+        self.batches.setdefault(table, []).append(rows.select(keep))
+
     def observe(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """Contract rows as tuples (the per-record path)."""
+        import pyarrow as pa
+
+        from resources.warehouse.bulk import arrow_type, as_arrow
+
+        contract = CONFORMED_TABLES[table]
+        keep = [(i, c) for i, c in enumerate(columns) if c in _checked(table)]
+        self.batches.setdefault(table, []).append(
+            pa.table(
+                {c: pa.array([as_arrow(r[i]) for r in rows], arrow_type(contract.c[c])) for i, c in keep}
+            )
+        )
+
+    def discard(self, table: str) -> None:
+        self.batches.pop(table, None)
+
+    def frame(self, table: str, dealership_id: str | None = None):
+        """The day's checked rows as one pandas frame: money as floats, times as UTC."""
         import pandas as pd
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-        keep = [i for i, c in enumerate(columns) if c not in _UNCHECKED]
-        frame = pd.DataFrame([[r[i] for i in keep] for r in rows], columns=[columns[i] for i in keep])
-        self.batches.setdefault(table, []).append(frame)
-
-    def frame(self, table: str):
-        import pandas as pd
-
-        frames = [f for f in self.batches.get(table, []) if not f.empty]
-        if not frames:
+        blocks = [b for b in self.batches.get(table, []) if b.num_rows]
+        if not blocks:
             return pd.DataFrame()
-        frame = pd.concat(frames, ignore_index=True)
-        for column in frame.columns:  # Decimals (money) and datetimes, as pandas compares them
-            if frame[column].dtype == object:
-                converted = _numeric_or_time(frame[column])
-                if converted is not None:
-                    frame[column] = converted
+        rows = pa.concat_tables(blocks, promote_options="permissive")
+        for name in rows.column_names:  # decimals travel as their text
+            if isinstance(CONFORMED_TABLES[table].c[name].type, Numeric):
+                rows = rows.set_column(rows.column_names.index(name), name, pc.cast(rows[name], pa.float64()))
+        frame = rows.to_pandas()
+        frame.insert(0, "dealership_id", pd.Categorical([dealership_id or self.dealership_id] * len(frame)))
         return frame
 
 
-def _numeric_or_time(series):
-    import pandas as pd
-
-    sample = series.dropna()
-    if sample.empty:
-        return None
-    first = sample.iloc[0]
-    if isinstance(first, Decimal):
-        return pd.to_numeric(series.astype("float64"), errors="coerce")
-    if isinstance(first, dt.datetime):
-        return pd.to_datetime(series, utc=True)
-    return None
+@functools.cache
+def _checked(table: str) -> frozenset[str]:
+    # The dealership is the partition's own: the frame adds it once, as a category.
+    skip = {*_UNCHECKED, "dealership_id"}
+    return frozenset(c.name for c in CONFORMED_TABLES[table].columns if c.name not in skip)
 
 
 def evaluate(

@@ -38,7 +38,10 @@ def parse_time(value: object, tz: ZoneInfo, field: str, required: bool = False) 
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
         raise RecordError(f"{field} {raw!r} is not an ISO 8601 time") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(dt.UTC)
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(dt.UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        raise RecordError(f"{field} {raw!r} cannot be placed in UTC") from None
 
 
 def parse_decimal(value: object, field: str, minimum: Decimal | None = Decimal(0)) -> Decimal | None:

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from assets.automations import automation_assets
-from assets.core import conform
 from assets.dms import dms_sync
 from assets.enrichment import lead_enrichments, repair_order_enrichments
 from assets.freshness import freshness_job, hourly_freshness, sync_freshness
@@ -42,7 +41,6 @@ defs = dg.Definitions(
     assets=[
         dms_sync,
         dms_history,
-        conform,
         lead_enrichments,
         repair_order_enrichments,
         *model_assets,

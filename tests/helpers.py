@@ -7,7 +7,6 @@ import datetime as dt
 import dagster as dg
 from sqlalchemy import select
 
-from assets.core import conform
 from assets.dms import dms_sync
 from auterity_pipelines.partitions import partition_key
 from auterity_pipelines.records import content_checksum
@@ -20,7 +19,7 @@ from resources.warehouse import Warehouse
 
 def sync(instance, fleet_file, warehouse: Warehouse, dealership_id: str, day: dt.date, page_size: int = 25):
     return dg.materialize(
-        [dms_sync, conform],
+        [dms_sync],
         resources={"dms": DmsFleet(fleet_file=str(fleet_file), page_size=page_size), "warehouse": warehouse},
         partition_key=partition_key(dealership_id, day),
         instance=instance,

@@ -6,13 +6,11 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Column, Engine, MetaData, Table, Text, exists, select, text
 
 from auterity_pipelines.quality.suites import Check, expectations, key_columns
 from auterity_pipelines.quality.volume import judge_volume
 from auterity_pipelines.schema import CONFORMED_TABLES, customers, repair_orders, vehicles
-
-_CHUNK = 900  # values per IN list, under every backend's limit on bound parameters
 
 
 @dataclass
@@ -87,15 +85,28 @@ def _schema_verdict(table: str, columns: tuple[str, ...]) -> Verdict:
     return Verdict(outcome.passed, outcome.rows, outcome.summary(), outcome.failing_rows)
 
 
-def known(engine: Engine, column, values, *where) -> set:
-    """Which of `values` the warehouse has in `column`."""
-    values = list(values)
-    found: set = set()
-    with engine.connect() as conn:
-        for start in range(0, len(values), _CHUNK):
-            chunk = values[start : start + _CHUNK]
-            found.update(conn.execute(select(column).where(column.in_(chunk), *where)).scalars())
-    return found
+def unknown(engine: Engine, column, values, *where) -> set:
+    """Which of `values` the warehouse lacks in `column`: one anti-join against the values,
+    staged in a temporary table (not thousands of IN lists)."""
+    values = [v for v in dict.fromkeys(values) if v is not None]
+    if not values:
+        return set()
+    staged = Table("check_values", MetaData(), Column("v", Text), prefixes=["TEMPORARY"])
+    query = select(staged.c.v).where(~exists().where(column == staged.c.v, *where))
+    with engine.begin() as conn:
+        staged.create(conn, checkfirst=True)
+        conn.execute(staged.delete())
+        raw = conn.connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            with raw.cursor() as cur, cur.copy("COPY check_values (v) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row((value,))
+            conn.execute(text("ANALYZE check_values"))
+        else:
+            raw.executemany("INSERT INTO check_values (v) VALUES (?)", ((v,) for v in values))
+        missing = set(conn.execute(query).scalars())
+        staged.drop(conn)
+    return missing
 
 
 def with_references(engine: Engine, table: str, frame, dealership_id: str):
@@ -107,27 +118,21 @@ def with_references(engine: Engine, table: str, frame, dealership_id: str):
     from auterity_pipelines.vin import decode
 
     frame = frame.copy()
+
+    def known(name: str, column, *where):
+        missing = unknown(engine, column, frame[name].dropna().unique(), *where)
+        if name == "vin" and table == "repair_orders":
+            missing = {v for v in missing if not decode(v).valid}
+        return frame[name].isna() | ~frame[name].isin(missing)
+
     if table in ("deals", "repair_orders"):
-        ids = known(
-            engine,
-            customers.c.customer_id,
-            frame["customer_id"].dropna().unique(),
-            customers.c.dealership_id == dealership_id,
+        frame["customer_known"] = known(
+            "customer_id", customers.c.customer_id, customers.c.dealership_id == dealership_id
         )
-        frame["customer_known"] = frame["customer_id"].isna() | frame["customer_id"].isin(ids)
-        vins = frame["vin"].dropna().unique()
-        if table == "deals":
-            stocked = known(engine, vehicles.c.vin, vins, vehicles.c.dealership_id == dealership_id)
-            frame["vin_known"] = frame["vin"].isna() | frame["vin"].isin(stocked)
-        else:
-            seen = known(engine, vehicles.c.vin, vins) | {v for v in vins if decode(v).valid}
-            frame["vin_known"] = frame["vin"].isna() | frame["vin"].isin(seen)
+        stock = [vehicles.c.dealership_id == dealership_id] if table == "deals" else []
+        frame["vin_known"] = known("vin", vehicles.c.vin, *stock)
     elif table == "repair_order_lines":
-        numbers = known(
-            engine,
-            repair_orders.c.ro_number,
-            frame["ro_number"].unique(),
-            repair_orders.c.dealership_id == dealership_id,
+        frame["repair_order_known"] = known(
+            "ro_number", repair_orders.c.ro_number, repair_orders.c.dealership_id == dealership_id
         )
-        frame["repair_order_known"] = frame["ro_number"].isin(numbers)
     return frame

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from contextlib import nullcontext
 
-from sqlalchemy import Boolean, Date, DateTime, Engine, Numeric
+from sqlalchemy import Boolean, Connection, Date, DateTime, Engine, Numeric
 
 from auterity_pipelines.schema import quarantine
 from resources.warehouse.upserts import UPSERTS, UpsertSpec
@@ -22,17 +23,18 @@ def _guard(spec: UpsertSpec, table: str) -> str:
     return f"{newer} OR (excluded.{spec.version} = {table}.{spec.version} AND excluded.{spec.changed} <> {table}.{spec.changed})"
 
 
-def _merge_sql(spec: UpsertSpec, source: str, placeholder: str | None = None, unique: bool = False) -> str:
+def merge_sql(spec: UpsertSpec, source: str, placeholder: str | None = None, unique: bool = False) -> str:
     name, cols, keys = spec.table.name, spec.columns, spec.keys
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
     if placeholder:
         select = f"VALUES ({', '.join([placeholder] * len(cols))})"
     elif unique:
-        select = f"SELECT {', '.join(cols)} FROM {source}"
+        # `WHERE true`: SQLite's parser needs it to tell the upsert from a join.
+        select = f"SELECT {', '.join(cols)} FROM {source} WHERE true"
     else:
         # One row per key, the newest: ON CONFLICT may not touch a row twice in one statement.
         select = (
-            f"SELECT DISTINCT ON ({', '.join(keys)}) {', '.join(cols)} FROM {source} "
+            f"SELECT DISTINCT ON ({', '.join(keys)}) {', '.join(cols)} FROM {source} WHERE true "
             f"ORDER BY {', '.join(keys)}, {spec.version} DESC"
         )
     return (
@@ -74,17 +76,17 @@ class SqliteBackend:
 
     def upsert(self, table: str, rows: Sequence[tuple]) -> None:
         spec = UPSERTS[table]
-        sql = _merge_sql(spec, "", placeholder="?")
+        sql = merge_sql(spec, "", placeholder="?")
         with self.engine.begin() as conn:
             conn.connection.driver_connection.executemany(sql, self._adapt(table, rows))
 
-    def quarantine(self, rows: Sequence[tuple]) -> None:
+    def quarantine(self, rows: Sequence[tuple], conn=None) -> None:
         sql = (
             f"INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({', '.join(QUARANTINE_KEYS)}) "
             "DO UPDATE SET reason = excluded.reason, payload = excluded.payload, last_seen_at = excluded.last_seen_at"
         )
-        with self.engine.begin() as conn:
-            conn.connection.driver_connection.executemany(
+        with _within(self.engine, conn) as c:
+            c.connection.driver_connection.executemany(
                 sql, [(*r[:5], _sqlite_time(r[5]), _sqlite_time(r[6])) for r in rows]
             )
 
@@ -102,10 +104,10 @@ class PostgresBackend:
         self.engine = engine
 
     def _copy_merge(
-        self, table: str, rows: Sequence[tuple], merge_sql: str, columns: list[str], stage: str
+        self, table: str, rows: Sequence[tuple], merge: str, columns: list[str], stage: str, conn=None
     ) -> None:
-        with self.engine.begin() as conn:
-            raw = conn.connection.driver_connection
+        with _within(self.engine, conn) as c:
+            raw = c.connection.driver_connection
             with raw.cursor() as cur:
                 cur.execute(
                     f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -113,7 +115,7 @@ class PostgresBackend:
                 with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
-                cur.execute(merge_sql)
+                cur.execute(merge)
 
     def upsert(self, table: str, rows: Sequence[tuple]) -> None:
         spec = UPSERTS[table]
@@ -124,9 +126,9 @@ class PostgresBackend:
         # Sorting for DISTINCT ON is only needed when a batch holds a key twice; most never do.
         key_at = [spec.columns.index(k) for k in spec.keys]
         unique = len({tuple(r[i] for i in key_at) for r in rows}) == len(rows)
-        self._copy_merge(table, rows, _merge_sql(spec, stage, unique=unique), spec.columns, stage)
+        self._copy_merge(table, rows, merge_sql(spec, stage, unique=unique), spec.columns, stage)
 
-    def quarantine(self, rows: Sequence[tuple]) -> None:
+    def quarantine(self, rows: Sequence[tuple], conn=None) -> None:
         cols = [c.name for c in quarantine.columns]
         keys = ", ".join(QUARANTINE_KEYS)
         merge = (
@@ -134,7 +136,7 @@ class PostgresBackend:
             f"ON CONFLICT ({keys}) DO UPDATE SET reason = excluded.reason, payload = excluded.payload, "
             "last_seen_at = excluded.last_seen_at"
         )
-        self._copy_merge("quarantine", rows, merge, cols, "stage_quarantine")
+        self._copy_merge("quarantine", rows, merge, cols, "stage_quarantine", conn)
 
     def release(self, entity: str, dealership_id: str, source_ids: Sequence[str]) -> int:
         with self.engine.begin() as conn:
@@ -144,6 +146,11 @@ class PostgresBackend:
                 (entity, dealership_id, list(source_ids)),
             )
             return cur.rowcount
+
+
+def _within(engine: Engine, conn: Connection | None):
+    """The caller's transaction when it has one, else a transaction of its own."""
+    return nullcontext(conn) if conn is not None else engine.begin()
 
 
 # One encoder for every payload: json.dumps with arguments would build a new one per call.

@@ -1,0 +1,210 @@
+"""One rooftop-day of extract files into the warehouse in one transaction, set-based.
+
+Each entity's rows are staged once (COPY of Arrow-written CSV on PostgreSQL, one executemany
+on SQLite) with the text of every field, the raw key, and the typed contract columns where
+the row conformed. The raw table's payload is built by the database from the staged text,
+and the contract table is merged from the same staging rows: nothing is read back. The
+transaction commits only when the caller has checked every file whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from sqlalchemy import Boolean, DateTime, Engine, Integer, text
+from sqlalchemy.exc import DBAPIError
+
+from auterity_pipelines.columnar import UTC_MICROS
+from auterity_pipelines.conform import CONFORMERS
+from resources.warehouse.backends import merge_sql
+from resources.warehouse.upserts import UPSERTS
+
+# Functions take at most 100 arguments on PostgreSQL (127 on SQLite): 50 keys and values a call.
+_PAIRS_PER_CALL = 50
+
+
+def arrow_type(column) -> pa.DataType:
+    """How a contract column is carried between the conformers and the database."""
+    if isinstance(column.type, DateTime):
+        return UTC_MICROS
+    if isinstance(column.type, Boolean):
+        return pa.bool_()
+    if isinstance(column.type, Integer):
+        return pa.int64()
+    return pa.string()  # text, and decimals as the text that names them exactly
+
+
+def contract_schema(entity: str) -> pa.Schema:
+    """The contract columns a conformer fills (the dealership is the partition's)."""
+    table = UPSERTS[CONFORMERS[entity][0]].table
+    return pa.schema([(c.name, arrow_type(c)) for c in table.columns if c.name != "dealership_id"])
+
+
+def as_arrow(value: object) -> object:
+    """A conformer's value as `contract_schema` carries it."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+class PartitionWriter:
+    """Stages and merges a partition's entities on one connection; `commit` or `rollback` ends it."""
+
+    def __init__(self, engine: Engine, dealership_id: str, day: dt.date, run_id: str):
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.dealership_id, self.day, self.run_id = dealership_id, day, run_id
+        self.conn = engine.connect()
+        self.transaction = self.conn.begin()
+        self.headers: dict[str, list[str]] = {}
+
+    # staging -----------------------------------------------------------------------------
+
+    def begin_entity(self, entity: str, header: list[str], conforming: bool) -> None:
+        """A fresh staging table for an entity's file (again, when a file is re-read per record)."""
+        self.headers[entity] = header
+        contract = contract_schema(entity) if conforming else pa.schema([])
+        stage = f"stage_{entity}"
+        self._exec(f"DROP TABLE IF EXISTS {stage}")
+        columns = [
+            "k TEXT",
+            f"m {'TIMESTAMPTZ' if self.postgres else 'TEXT'}",
+            "ok BOOLEAN",
+            *(f"p{i} TEXT" for i in range(len(header))),
+            *(f"{f.name} {self._sql_type(entity, f.name)}" for f in contract),
+        ]
+        self._exec(f"CREATE TEMP TABLE {stage} ({', '.join(columns)})")
+
+    def _sql_type(self, entity: str, name: str) -> str:
+        if not self.postgres:
+            return ""  # SQLite: no affinity, the contract table's own converts on insert
+        column = UPSERTS[CONFORMERS[entity][0]].table.c[name]
+        return column.type.compile(dialect=self.engine.dialect)
+
+    def stage(self, entity: str, block: pa.Table) -> None:
+        """Rows of `k, m, ok, p0…pn[, contract columns]`, in the order `begin_entity` declared."""
+        if block.num_rows == 0:
+            return
+        stage = f"stage_{entity}"
+        raw = self.conn.connection.driver_connection
+        if self.postgres:
+            buffer = io.BytesIO()
+            pa_csv.write_csv(block, buffer, pa_csv.WriteOptions(include_header=False))
+            with raw.cursor() as cur, cur.copy(f"COPY {stage} FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buffer.getbuffer())
+            return
+        columns = []
+        for column in block.columns:
+            if pa.types.is_timestamp(column.type):
+                # SQLAlchemy's own SQLite storage format, so reads come back as datetimes
+                column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+            columns.append(column.to_pylist())
+        marks = ", ".join("?" * block.num_columns)
+        raw.executemany(f"INSERT INTO {stage} VALUES ({marks})", zip(*columns))
+
+    # merging -----------------------------------------------------------------------------
+
+    def merge_raw(self, entity: str, now: dt.datetime) -> int:
+        """The staged rows into raw_<entity>, the payload built from their text here."""
+        header = self.headers[entity]
+        spec = UPSERTS[f"raw_{entity}"]
+        typed = (
+            (lambda name, sql_type: f"CAST(:{name} AS {sql_type})")
+            if self.postgres
+            else (lambda name, _: f":{name}")
+        )
+        calls = []
+        for start in range(0, len(header), _PAIRS_PER_CALL):
+            pairs = ", ".join(
+                f"{typed(f'h{i}', 'text')}, p{i}"
+                for i in range(start, min(start + _PAIRS_PER_CALL, len(header)))
+            )
+            calls.append(f"{'jsonb_build_object' if self.postgres else 'json_object'}({pairs})")
+        payload = " || ".join(calls) if self.postgres else _json_patch(calls)
+        source = (
+            f"(SELECT {typed('dealership', 'text')} AS dealership_id, k AS source_id, {payload} AS payload, "
+            f"m AS source_modified_at, {typed('now', 'timestamptz')} AS synced_at, {typed('run', 'text')} AS run_id, "
+            f"{typed('day', 'date')} AS partition_day FROM stage_{entity}) AS s"
+        )
+        params = {
+            **{f"h{i}": name for i, name in enumerate(header)},
+            "dealership": self.dealership_id,
+            "now": now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "run": self.run_id,
+            "day": self.day if self.postgres else self.day.isoformat(),
+        }
+        return self._merge(spec, source, params)
+
+    def merge_contract(self, entity: str) -> int:
+        """The staged rows that conformed into the entity's contract table."""
+        spec = UPSERTS[CONFORMERS[entity][0]]
+        columns = ", ".join(f.name for f in contract_schema(entity))
+        dealership = "CAST(:dealership AS text)" if self.postgres else ":dealership"
+        source = f"(SELECT {dealership} AS dealership_id, {columns} FROM stage_{entity} WHERE ok) AS s"
+        return self._merge(spec, source, {"dealership": self.dealership_id})
+
+    def _merge(self, spec, source: str, params: dict) -> int:
+        if not self.postgres:
+            # SQLite applies one row after another, so a key staged twice needs no sorting:
+            # the version guard keeps the newer.
+            return self._exec(merge_sql(spec, source, unique=True), params)
+        # Most files hold each key once; a file that holds one twice is merged newest first.
+        savepoint = self.conn.begin_nested()
+        try:
+            count = self._exec(merge_sql(spec, source, unique=True), params)
+            savepoint.commit()
+            return count
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "21000":  # cardinality_violation
+                raise
+            savepoint.rollback()
+        return self._exec(merge_sql(spec, source), params)
+
+    def release(self, entity: str) -> int:
+        """Records that conformed now leave quarantine."""
+        found = self.conn.execute(
+            text("SELECT 1 FROM quarantine WHERE entity = :e AND dealership_id = :d LIMIT 1"),
+            {"e": entity, "d": self.dealership_id},
+        ).first()
+        if found is None:
+            return 0
+        return self._exec(
+            f"DELETE FROM quarantine WHERE entity = :e AND dealership_id = :d "
+            f"AND source_id IN (SELECT k FROM stage_{entity} WHERE ok)",
+            {"e": entity, "d": self.dealership_id},
+        )
+
+    def quarantine(self, backend, rows: Sequence[tuple]) -> None:
+        if rows:
+            backend.quarantine(rows, conn=self.conn)
+
+    def analyze(self, tables: Sequence[str]) -> None:
+        """Fresh statistics for tables a load just filled, before anything queries them."""
+        if self.postgres:
+            for table in tables:
+                self._exec(f"ANALYZE {table}")
+
+    # ending ------------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        self.transaction.commit()
+        self.conn.close()
+
+    def rollback(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()
+        self.conn.close()
+
+    def _exec(self, sql: str, params: dict | None = None) -> int:
+        return self.conn.execute(text(sql), params or {}).rowcount
+
+
+def _json_patch(calls: list[str]) -> str:
+    patched = calls[0]
+    for call in calls[1:]:
+        patched = f"json_patch({patched}, {call})"
+    return patched
