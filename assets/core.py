@@ -35,7 +35,24 @@ def conform_day(
 ) -> LoadStats:
     """One rooftop-day of an entity from its raw table into its contract table (the per-record
     path: REST loads, replays, a run that conforms without loading)."""
-    rows.discard(CONFORMERS[entity][0])
+    rows.restart(CONFORMERS[entity][0])
     stats = conform_partition(warehouse, entity, dealership_id, timezone, day, rows.observe)
     record_volume(warehouse, entity, dealership_id, day, stats)
     return stats
+
+
+def contract_day(
+    warehouse: Warehouse,
+    entity: str,
+    dealership_id: str,
+    timezone: str,
+    day: dt.date,
+    conformed: dict[str, LoadStats],
+    rows: PartitionRows,
+) -> LoadStats:
+    """An entity's contract rows for a rooftop-day: what the load conformed in its pass (an
+    extract), else conformed now from the raw table; its volume kept either way."""
+    if entity not in conformed:
+        return conform_day(warehouse, entity, dealership_id, timezone, day, rows)
+    record_volume(warehouse, entity, dealership_id, day, conformed[entity])
+    return conformed[entity]

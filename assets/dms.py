@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.core import CORE_KEYS, DESCRIPTIONS, conform_day, record_volume
+from assets.core import CORE_KEYS, DESCRIPTIONS, contract_day
 from assets.extract_load import load_extract_day
 from assets.quality import PartitionRows, check_specs, evaluate
 from assets.sync import LoadStats, RawLoader
@@ -99,11 +99,7 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
         conformed = yield from _load(context, dms, warehouse, dealership, day, raw, set(core), checked)
     for entity in core:
         key, table = CORE_KEYS[entity], CONFORMERS[entity][0]
-        if entity in conformed:
-            stats = conformed[entity]
-            record_volume(warehouse, entity, dealership_id, day, stats)
-        else:  # nothing loaded it in this pass: conform what the raw table holds for the day
-            stats = conform_day(warehouse, entity, dealership_id, dealership.timezone, day, checked)
+        stats = contract_day(warehouse, entity, dealership_id, dealership.timezone, day, conformed, checked)
         context.log.info(
             f"{entity}: {stats.rows} rows, {stats.quarantined} quarantined, {stats.released} released"
         )
@@ -129,6 +125,18 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
         mark(warehouse, [event_id], "done")
 
 
+def load_day(client, warehouse: Warehouse, dealership, window: Window, run_id: str, raw, core, checked, log):
+    """One rooftop-day from its DMS into the raw tables: an extract in one pass that conforms the
+    `core` entities too, a REST API per record. Returns raw and contract statistics by entity."""
+    if isinstance(client, ExtractReader):
+        return load_extract_day(
+            warehouse, client, dealership.id, dealership.timezone, window, run_id, raw, core, checked, log
+        )
+    loader = RawLoader(warehouse, dealership.id, dealership.timezone, window, run_id, targets=raw)
+    pull(client, loader, window, raw, log)
+    return loader.stats, {}
+
+
 def _load(context, dms: DmsFleet, warehouse: Warehouse, dealership, day, raw: set, core: set, checked):
     """The raw load (and, for an extract, the conform too); yields the raw materializations and
     returns the contract statistics of what it conformed."""
@@ -139,25 +147,10 @@ def _load(context, dms: DmsFleet, warehouse: Warehouse, dealership, day, raw: se
         f"{dealership.id} ({dealership.dms.kind}) {day}: window {window.start:%Y-%m-%d %H:%M} to "
         f"{window.end:%Y-%m-%d %H:%M} UTC"
     )
-    conformed: dict[str, LoadStats] = {}
     try:
-        if isinstance(client, ExtractReader):
-            loaded, conformed = load_extract_day(
-                warehouse,
-                client,
-                dealership.id,
-                dealership.timezone,
-                window,
-                run_id,
-                raw,
-                core,
-                checked,
-                context.log,
-            )
-        else:
-            loader = RawLoader(warehouse, dealership.id, dealership.timezone, window, run_id, targets=raw)
-            pull(client, loader, window, raw, context.log)
-            loaded = loader.stats
+        loaded, conformed = load_day(
+            client, warehouse, dealership, window, run_id, raw, core, checked, context.log
+        )
     except ExtractIncomplete as exc:
         # An incomplete day will not become complete by retrying now; it waits for the next drop.
         raise dg.Failure(f"{dealership.id} {day}: extract not loaded: {exc}", allow_retries=False) from exc

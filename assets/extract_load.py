@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.quality import PartitionRows
 from assets.sync import LoadStats
@@ -51,60 +52,61 @@ class _EntityLoad:
         self.checked = checked if conforming else None  # collects the conformed rows for the checks
         self.schema = contract_schema(entity) if self.conforming else pa.schema([])
         self.raw, self.contract = LoadStats(), LoadStats()
-        writer.begin_entity(entity, header, self.conforming)
+        self.staging = writer.begin_entity(entity, header, self.conforming)
+        # Plain text the checks do not read is left to the database to derive.
+        self.skip = frozenset(self.schema.names)
         if self.checked is not None:
-            self.checked.discard(CONFORMERS[entity][0])
+            table = CONFORMERS[entity][0]
+            self.skip -= self.checked.columns(table)
+            self.checked.restart(table)
 
     def block(self, block: pa.Table) -> None:
         """An Arrow block: the fast rules first, the per-record rules for what they leave."""
-        converted = columnar.convert(self.entity, block, self.tz, self.conforming)
+        converted = columnar.convert(self.entity, block, self.tz, self.conforming, self.skip)
         fast = converted.keyed & (converted.conformed if self.conforming else True)
-        parts = []
         if fast.any():
             keep = pa.array(fast)
-            parts.append({
-                "k": converted.source_id.filter(keep),
-                "m": converted.modified_at.filter(keep),
-                "ok": pa.array(np.full(int(fast.sum()), self.conforming)),
-                **{f"p{i}": block.column(i).filter(keep) for i in range(len(self.header))},
-                **{f.name: converted.columns[f.name].filter(keep) for f in self.schema},
-            })  # fmt: skip
+            columns = {"m": converted.modified_at, **converted.columns}
+            self._stage(
+                {
+                    "ok": pa.array(np.full(int(fast.sum()), self.conforming)),
+                    "plain": pa.array(converted.plain[fast]),
+                    **{f"p{i}": block.column(i).filter(keep) for i in range(len(self.header))},
+                    **{name: column.values.filter(keep) for name, column in columns.items()},
+                },
+                {name: c.derivable[fast] for name, c in columns.items() if c.derivable is not None},
+            )
         slow = np.flatnonzero(~fast)
         if len(slow):
             rest = block.take(pa.array(slow))
             texts = [rest.column(i).to_pylist() for i in range(len(self.header))]
-            parts.append(self._records(rest.to_pylist(), texts))
-        self._stage(parts)
+            self._stage(self._records(rest.to_pylist(), texts))
 
     def records(self, records: list[dict]) -> None:
         """Records read per record (a file Arrow did not take): the per-record rules alone."""
         texts = [[record.get(name) for record in records] for name in self.header]
-        self._stage([self._records(records, texts)])
+        self._stage(self._records(records, texts))
 
     def _records(self, records: list[dict], texts: list[list]) -> dict | None:
         now = dt.datetime.now(dt.UTC)
-        kept, keys, times, ok, bad = [], [], [], [], []
+        kept, times, ok, bad = [], [], [], []
         values = {f.name: [] for f in self.schema}
         build = CONFORMERS[self.entity][1] if self.conforming else None
+        dealership_id = self.writer.dealership_id
         for n, record in enumerate(records):
             try:
-                source_id, modified = raw_key(record, self.tz)
+                _, modified = raw_key(record, self.tz)
             except RecordError as exc:
-                bad.append(
-                    quarantine_row(
-                        self.entity, self.writer.dealership_id, record, self.raw.quarantine(exc), now
-                    )
-                )
+                bad.append(quarantine_row(self.entity, dealership_id, record, self.raw.quarantine(exc), now))
                 continue
             row = None
             if build:
                 try:
-                    row = build(self.writer.dealership_id, record, self.tz)
+                    row = build(dealership_id, record, self.tz)
                 except RecordError as exc:
                     reason = self.contract.quarantine(exc)
-                    bad.append(quarantine_row(self.entity, self.writer.dealership_id, record, reason, now))
+                    bad.append(quarantine_row(self.entity, dealership_id, record, reason, now))
             kept.append(n)
-            keys.append(source_id)
             times.append(modified)
             ok.append(row is not None)
             for name, column in values.items():
@@ -113,25 +115,37 @@ class _EntityLoad:
         if not kept:
             return None
         return {
-            "k": pa.array(keys, pa.string()),
-            "m": pa.array(times, columnar.UTC_MICROS),
             "ok": pa.array(ok, pa.bool_()),
+            "plain": pa.array(np.zeros(len(kept), dtype=bool)),
             **{f"p{i}": pa.array([texts[i][n] for n in kept], pa.string()) for i in range(len(self.header))},
+            "m": pa.array(times, columnar.UTC_MICROS),
             **{f.name: pa.array(values[f.name], f.type) for f in self.schema},
         }
 
-    def _stage(self, parts: list[dict | None]) -> None:
-        for part in parts:
-            if part is None:
-                continue
-            table = pa.table(part)
-            self.writer.stage(self.entity, table)
-            self.raw.rows += table.num_rows
-            if self.conforming:
-                good = table.filter(table.column("ok"))
-                self.contract.rows += good.num_rows
-                if self.checked is not None:
-                    self.checked.add(CONFORMERS[self.entity][0], good)
+    def _stage(self, part: dict | None, derivable: dict[str, np.ndarray] | None = None) -> None:
+        """Stage a part's rows: what the database derives is left null (`Staging.masked`)."""
+        if part is None:
+            return
+        derivable = derivable or {}
+        staged = {
+            "ok": part["ok"],
+            "plain": part["plain"],
+            **{f"p{i}": part[f"p{i}"] for i in range(len(self.header))},
+        }
+        for name in self.staging.columns:
+            values, mask = part[name], derivable.get(name)
+            if name in self.staging.masked and mask is not None and mask.any():
+                values = pc.if_else(pa.array(mask), pa.nulls(len(values), values.type), values)
+            staged[name] = values
+        self.writer.stage(self.entity, pa.table(staged))
+        rows = len(part["ok"])
+        self.raw.rows += rows
+        if self.conforming:
+            ok = part["ok"]
+            self.contract.rows += pc.sum(ok).as_py() or 0
+            if self.checked is not None:
+                names = [n for n in part if n in self.schema.names]
+                self.checked.add(CONFORMERS[self.entity][0], pa.table({n: part[n] for n in names}).filter(ok))
 
 
 def load_extract_day(

@@ -1,16 +1,16 @@
 """A rooftop's history before the daily window, loaded a month at a time.
 
-The same code as the daily sync and conform steps, day by day through the month, into the same
-raw and contract tables; quality results land in `quality_results` as the daily checks' do, so
-enrichment and training honour a blocked history day too.
+The same code as the daily sync, day by day through the month, into the same raw and contract
+tables. The month is checked at its end, one Great Expectations run per table with a verdict per
+day; the results land in `quality_results` as the daily checks' do, so enrichment and training
+honour a blocked history day too.
 """
 
 import dagster as dg
 
-from assets.core import conform_day
-from assets.dms import DMS_RETRY, OWNERS, open_client, pull
-from assets.quality import PartitionRows, evaluate
-from assets.sync import RawLoader
+from assets.core import contract_day
+from assets.dms import DMS_RETRY, OWNERS, load_day, open_client
+from assets.quality import PartitionRows, judge_days
 from auterity_pipelines.conform import CONFORMERS
 from auterity_pipelines.partitions import rooftop_months, split_month_key
 from auterity_pipelines.quality.suites import CHECKS
@@ -38,58 +38,67 @@ HISTORY_KEY = dg.AssetKey(["dms", "history"])
 def dms_history(
     context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    """Load one rooftop-month of DMS history."""
+    """Load one rooftop-month of DMS history, then check it: one run per table for the month."""
     dealership_id, days = split_month_key(context.partition_key)
     fleet = dms.fleet()
     dealership = fleet.get(dealership_id)
     warehouse.register_fleet(fleet)
-    rows = raw = quarantined = failed_checks = 0
-    missing = []
+    run_id = context.run.run_id
+    rows = raw = quarantined = 0
+    loaded, missing = [], []
+    checked = PartitionRows(dealership_id, by_day=True)
     client = open_client(dms, dealership, f"{dealership_id} {context.partition_key}")
     try:
         for number, day in enumerate(days, 1):
             window = Window.local_day(day, dealership.timezone)
-            loader = RawLoader(warehouse, dealership_id, dealership.timezone, window, context.run.run_id)
+            checked.day = day
             try:
-                pull(client, loader, window, set(ENTITIES), context.log)
+                raw_stats, conformed = load_day(
+                    client,
+                    warehouse,
+                    dealership,
+                    window,
+                    run_id,
+                    set(ENTITIES),
+                    set(CONFORMERS),
+                    checked,
+                    context.log,
+                )
             except ExtractIncomplete as exc:  # an extract folder keeps what was dropped, not every day
                 missing.append(f"{day}: {exc}")
                 continue
             except DmsError as exc:
                 raise dg.Failure(f"{dealership_id} {day}: {exc}") from exc
-            raw += sum(s.rows for s in loader.stats.values())
-            checked = PartitionRows()
+            raw += sum(s.rows for s in raw_stats.values())
+            quarantined += sum(s.quarantined for s in raw_stats.values())
             for entity in CONFORMERS:
-                table = CONFORMERS[entity][0]
-                stats = conform_day(warehouse, entity, dealership_id, dealership.timezone, day, checked)
+                stats = contract_day(
+                    warehouse, entity, dealership_id, dealership.timezone, day, conformed, checked
+                )
                 rows += stats.rows
                 quarantined += stats.quarantined
-                names = {c.name for c in CHECKS if table in c.tables}
-                results = evaluate(
-                    warehouse,
-                    HISTORY_KEY,
-                    table,
-                    checked.frame(table),
-                    dealership_id,
-                    day,
-                    context.run.run_id,
-                    names,
-                )
-                # Kept in quality_results, where enrichment and training look; a history month
-                # loads whole and says how many of its checks failed.
-                failed_checks += sum(not r.passed for r in results)
-                checked.batches.pop(table, None)
-            quarantined += sum(s.quarantined for s in loader.stats.values())
+            loaded.append(day)
             context.log.info(f"{dealership_id} {day} ({number}/{len(days)}): {raw} raw rows so far")
     finally:
         client.close()
     if missing:
         context.log.warning(f"{len(missing)} days had no complete extract: {'; '.join(missing[:5])}")
+    # Each table's month in one Great Expectations run, judged day by day: the results land in
+    # quality_results, where enrichment and training look; the month says how many failed.
+    failed_checks = 0
+    for table in dict.fromkeys(t for t, _ in CONFORMERS.values()):
+        checks = [c for c in CHECKS if table in c.tables]
+        if loaded:
+            verdicts = judge_days(
+                warehouse, checks, table, checked.frame(table), dealership_id, loaded, run_id
+            )
+            failed_checks += sum(not v.passed for by_check in verdicts.values() for v in by_check.values())
+        checked.discard(table)
     return dg.MaterializeResult(
         metadata={
             "dealership": dealership_id,
             "month": days[0].strftime("%Y-%m"),
-            "days_loaded": len(days) - len(missing),
+            "days_loaded": len(loaded),
             "days_without_extract": len(missing),
             "raw_rows": raw,
             "contract_rows": rows,

@@ -10,7 +10,6 @@ or say why it cannot load. `tests/unit/test_columnar.py` holds the two to agreem
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -31,24 +30,28 @@ UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 @dataclass
 class Column:
-    """One converted column: its values, and where the fast path settled the value."""
+    """One converted column: its values, where the fast path settled them, and where the
+    database reads the same value from the field's stripped text (None: nowhere)."""
 
     values: pa.Array
     ok: np.ndarray  # bool per row
+    derivable: np.ndarray | None = None
 
 
 def _bools(mask: pa.Array) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
+def _cut(values: pa.Array, limit: int) -> pa.Array:
+    """At most `limit` characters; cutting is skipped where no value has that many bytes."""
+    longest = pc.max(pc.binary_length(values)).as_py()
+    return values if longest is None or longest <= limit else pc.utf8_slice_codeunits(values, 0, limit)
+
+
 def text(values: pa.Array, limit: int = 4000) -> pa.Array:
     """`conform.text` on a column: stripped, cut to `limit` characters, empty as null."""
-    cut = pc.utf8_slice_codeunits(pc.utf8_trim(values, WHITESPACE), 0, limit)
+    cut = _cut(pc.utf8_trim(values, WHITESPACE), limit)
     return pc.if_else(pc.equal(cut, ""), pa.scalar(None, pa.string()), cut)
-
-
-def plain_text(values: pa.Array, limit: int = 4000) -> Column:
-    return Column(text(values, limit), np.ones(len(values), dtype=bool))
 
 
 def ascii_case(values: pa.Array, limit: int, upper: bool, longest: int | None = None) -> Column:
@@ -61,7 +64,7 @@ def ascii_case(values: pa.Array, limit: int, upper: bool, longest: int | None = 
 
 
 def required(column: Column) -> Column:
-    return Column(column.values, column.ok & _bools(pc.is_valid(column.values)))
+    return Column(column.values, column.ok & _bools(pc.is_valid(column.values)), column.derivable)
 
 
 def times(values: pa.Array, tz: ZoneInfo) -> Column:
@@ -70,15 +73,21 @@ def times(values: pa.Array, tz: ZoneInfo) -> Column:
     micros = np.zeros(len(raw), dtype="int64")
     settled = _bools(pc.is_null(raw))
     zoned = _bools(pc.match_substring_regex(raw, _ZONED))
-    naive = _bools(pc.match_substring_regex(raw, _NAIVE))
+    rest = ~zoned & ~settled
+    naive = np.zeros(len(raw), dtype=bool)
+    if rest.any():  # extracts mostly write one form: look for the other only where needed
+        naive[rest] = _bools(pc.match_substring_regex(pc.filter(raw, pa.array(rest)), _NAIVE))
     for mask, parse in ((zoned, _zoned_micros), (naive, lambda v: _naive_micros(v, tz))):
         if mask.any():
             got, ok = parse(pc.filter(raw, pa.array(mask)))
             where = np.flatnonzero(mask)
             micros[where] = got
             settled[where[ok]] = True
-    valid = settled & ~_bools(pc.is_null(raw))
-    return Column(pa.array(micros, type=pa.int64(), mask=~valid).cast(UTC_MICROS), settled)
+    missing = _bools(pc.is_null(raw))
+    valid = settled & ~missing
+    # Written with its offset, the text reads as the same instant anywhere.
+    derivable = missing | (zoned & settled)
+    return Column(pa.array(micros, type=pa.int64(), mask=~valid).cast(UTC_MICROS), settled, derivable)
 
 
 def _cast_each(values: pa.Array, target: pa.DataType) -> tuple[np.ndarray, np.ndarray]:
@@ -157,9 +166,6 @@ def consent(values: pa.Array) -> Column:
     return Column(pc.if_else(pc.is_null(raw), pa.scalar(None, pa.bool_()), yes), _bools(ok))
 
 
-Rule = Callable[["Fields", ZoneInfo], Column]
-
-
 class Fields:
     """An extract block's columns by name; an absent column reads as nulls, as `dict.get` does."""
 
@@ -173,98 +179,169 @@ class Fields:
         return pa.nulls(self.block.num_rows, pa.string())
 
 
-def _id(f: Fields, tz: ZoneInfo) -> Column:
-    """A record's own id as a contract key: `text(source_id)`, which must fit the key column."""
-    cut = text(f["source_id"])
-    fits = pc.or_kleene(pc.is_null(cut), pc.less_equal(pc.utf8_length(cut), 128))
-    return Column(cut, _bools(fits))
+# Each rule names the field it reads and what kind of value it makes. `TEXT`, `NUMBER` and
+# `TIME` values are what the database itself reads from the field's stripped text wherever the
+# rule's `derivable` rows say so (plain text: always), which the loader uses to stage less.
+TEXT, NUMBER, TIME, OTHER = "text", "number", "time", "other"
 
 
-def _t(name: str, limit: int = 4000) -> Rule:
-    return lambda f, tz: plain_text(f[name], limit)
+@dataclass(frozen=True)
+class PlainText:
+    """`text(record[source], limit)`; `need`: required; `longest`: must fit a key column."""
+
+    source: str
+    limit: int = 4000
+    need: bool = False
+    longest: int | None = None
+    kind = TEXT
+
+    def __call__(self, f: Fields, tz: ZoneInfo) -> Column:
+        values = text(f[self.source], self.limit)
+        ok = pc.is_valid(values) if self.need else pa.array(np.ones(len(values), dtype=bool))
+        if self.longest is not None:
+            fits = pc.or_kleene(pc.is_null(values), pc.less_equal(pc.utf8_length(values), self.longest))
+            ok = pc.and_kleene(ok, fits)
+        return Column(values, _bools(ok))
 
 
-def _time(name: str, need: bool = False) -> Rule:
-    return lambda f, tz: required(times(f[name], tz)) if need else times(f[name], tz)
+@dataclass(frozen=True)
+class Number:
+    """A plain decimal (`conform.parse_decimal`), or a whole number in a range (`parse_int`)."""
+
+    source: str
+    minimum: int | None = 0
+    whole_digits: int = 10
+    whole: tuple[int, int] | None = None  # (low, high): a whole number
+    need: bool = False
+    kind = NUMBER
+
+    def __call__(self, f: Fields, tz: ZoneInfo) -> Column:
+        if self.whole:
+            column = whole(f[self.source], *self.whole, need=self.need)
+        else:
+            column = decimals(f[self.source], self.minimum, self.whole_digits)
+        column.derivable = column.ok
+        return column
 
 
-def _money(name: str, minimum: int | None = 0, whole_digits: int = 10) -> Rule:
-    return lambda f, tz: decimals(f[name], minimum, whole_digits)
+@dataclass(frozen=True)
+class Time:
+    """`conform.parse_time`: derivable where the text carries its own offset."""
+
+    source: str
+    need: bool = False
+    kind = TIME
+
+    def __call__(self, f: Fields, tz: ZoneInfo) -> Column:
+        return required(times(f[self.source], tz)) if self.need else times(f[self.source], tz)
 
 
-_updated: Rule = _time("modified_at")
-_email: Rule = lambda f, tz: ascii_case(f["email"], 320, upper=False)  # noqa: E731
+@dataclass(frozen=True)
+class Modified:
+    """`updated_at`: when the DMS last changed the record, as its raw key reads it."""
+
+    source = "modified_at"
+    kind = TIME
 
 
-def _vin(name: str) -> Rule:
-    return lambda f, tz: ascii_case(f[name], 64, upper=True, longest=17)
+@dataclass(frozen=True)
+class Cased:
+    """An e-mail address lower-cased, or a VIN upper-cased (at most 17 characters)."""
+
+    source: str
+    upper: bool = False
+    kind = OTHER
+
+    def __call__(self, f: Fields, tz: ZoneInfo) -> Column:
+        if self.upper:
+            return ascii_case(f[self.source], 64, upper=True, longest=17)
+        return ascii_case(f[self.source], 320, upper=False)
+
+
+@dataclass(frozen=True)
+class Consent:
+    source: str
+    kind = OTHER
+
+    def __call__(self, f: Fields, tz: ZoneInfo) -> Column:
+        return consent(f[self.source])
+
+
+Rule = PlainText | Number | Time | Modified | Cased | Consent
+_own_id = PlainText("source_id", longest=128)
+_updated = Modified()
 
 
 def _year_limit() -> int:
     return dt.date.today().year + 2
 
 
-# Contract column -> rule, per entity, in the order conform.py builds its rows.
+def _money(source: str, minimum: int | None = 0, whole_digits: int = 10) -> Number:
+    return Number(source, minimum, whole_digits)
+
+
+# Contract column -> rule, per entity, as conform.py builds its rows.
 RULES: dict[str, dict[str, Rule]] = {
     "customers": {
-        "customer_id": _id,
-        "first_name": _t("first_name", 100),
-        "last_name": _t("last_name", 100),
-        "email": _email,
-        "phone": _t("phone", 40),
-        "postal_code": _t("postal_code", 20),
+        "customer_id": _own_id,
+        "first_name": PlainText("first_name", 100),
+        "last_name": PlainText("last_name", 100),
+        "email": Cased("email"),
+        "phone": PlainText("phone", 40),
+        "postal_code": PlainText("postal_code", 20),
         "updated_at": _updated,
-        "email_opt_in": lambda f, tz: consent(f["email_opt_in"]),
-        "sms_opt_in": lambda f, tz: consent(f["sms_opt_in"]),
+        "email_opt_in": Consent("email_opt_in"),
+        "sms_opt_in": Consent("sms_opt_in"),
     },
     "deals": {
-        "deal_id": _id,
-        "customer_id": _t("customer_source_id", 128),
-        "vin": _vin("vin"),
-        "deal_type": _t("deal_type", 40),
+        "deal_id": _own_id,
+        "customer_id": PlainText("customer_source_id", 128),
+        "vin": Cased("vin", upper=True),
+        "deal_type": PlainText("deal_type", 40),
         "sale_price": _money("sale_price"),
-        "sold_at": _time("sold_at", need=True),
-        "lead_id": _t("lead_source_id", 128),
+        "sold_at": Time("sold_at", need=True),
+        "lead_id": PlainText("lead_source_id", 128),
         "updated_at": _updated,
     },
     "repair_orders": {
-        "ro_number": lambda f, tz: required(plain_text(f["ro_number"], 128)),
-        "opened_at": _time("opened_at", need=True),
-        "closed_at": _time("closed_at"),
-        "customer_id": _t("customer_source_id", 128),
-        "vin": _vin("vin"),
+        "ro_number": PlainText("ro_number", 128, need=True),
+        "opened_at": Time("opened_at", need=True),
+        "closed_at": Time("closed_at"),
+        "customer_id": PlainText("customer_source_id", 128),
+        "vin": Cased("vin", upper=True),
         "total_amount": _money("total_amount", minimum=None),
-        "source_id": _id,
+        "source_id": _own_id,
         "updated_at": _updated,
     },
     "repair_order_lines": {
-        "ro_number": lambda f, tz: required(plain_text(f["ro_number"], 128)),
-        "line_number": lambda f, tz: whole(f["line_number"], 1, 10_000, need=True),
-        "op_code": _t("op_code", 20),
-        "complaint": _t("complaint"),
-        "cause": _t("cause"),
-        "correction": _t("correction"),
+        "ro_number": PlainText("ro_number", 128, need=True),
+        "line_number": Number("line_number", whole=(1, 10_000), need=True),
+        "op_code": PlainText("op_code", 20),
+        "complaint": PlainText("complaint"),
+        "cause": PlainText("cause"),
+        "correction": PlainText("correction"),
         "labor_hours": _money("labor_hours", whole_digits=4),
         "amount": _money("amount", minimum=None),
         "updated_at": _updated,
     },
     "leads": {
-        "lead_id": _id,
-        "source": _t("source", 80),
-        "received_at": _time("received_at", need=True),
-        "first_name": _t("first_name", 100),
-        "last_name": _t("last_name", 100),
-        "email": _email,
-        "phone": _t("phone", 40),
-        "vehicle_year": lambda f, tz: whole(f["vehicle_year"], 1900, _year_limit()),
-        "vehicle_make": _t("vehicle_make", 60),
-        "vehicle_model": _t("vehicle_model", 80),
-        "vehicle_vin": _vin("vehicle_vin"),
-        "comments": _t("comments"),
-        "first_response_at": _time("first_response_at"),
+        "lead_id": _own_id,
+        "source": PlainText("source", 80),
+        "received_at": Time("received_at", need=True),
+        "first_name": PlainText("first_name", 100),
+        "last_name": PlainText("last_name", 100),
+        "email": Cased("email"),
+        "phone": PlainText("phone", 40),
+        "vehicle_year": Number("vehicle_year", whole=(1900, _year_limit())),
+        "vehicle_make": PlainText("vehicle_make", 60),
+        "vehicle_model": PlainText("vehicle_model", 80),
+        "vehicle_vin": Cased("vehicle_vin", upper=True),
+        "comments": PlainText("comments"),
+        "first_response_at": Time("first_response_at"),
         "updated_at": _updated,
     },
 }
+KEY = PlainText("source_id", 128, need=True)  # the raw key's id: `raw_key`'s rule
 
 
 @dataclass
@@ -272,28 +349,56 @@ class Converted:
     """A block through the fast path: raw keys, contract columns, and which rows it settled."""
 
     source_id: pa.Array
-    modified_at: pa.Array
+    modified_at: Column
     keyed: np.ndarray  # raw_key settled: the row has an id and a modification time
-    columns: dict[str, pa.Array]  # contract column -> values (empty when not conforming)
+    columns: dict[str, Column]  # contract column -> values (empty when not conforming)
     conformed: np.ndarray  # the contract row is settled too
+    plain: np.ndarray  # no field the database derives from needs stripping or cutting
 
 
-def convert(entity: str, block: pa.Table, tz: ZoneInfo, conforming: bool) -> Converted:
-    """The fast path over one block; a row it does not settle goes to the per-record rules."""
+def limits(entity: str, conforming: bool) -> dict[str, int]:
+    """The fields the database reads values from (`plain`), each with the shortest cut a rule makes."""
+    rules = [KEY, Modified(), *(RULES.get(entity, {}).values() if conforming else ())]
+    shortest: dict[str, int] = {}
+    for rule in rules:
+        if rule.kind != OTHER:
+            shortest[rule.source] = min(shortest.get(rule.source, 4000), getattr(rule, "limit", 4000))
+    return shortest
+
+
+def unchanged(values: pa.Array, limit: int) -> np.ndarray:
+    """Where `text` returns the value as written (or null for an empty one)."""
+    return _bools(pc.equal(_cut(pc.utf8_trim(values, WHITESPACE), limit), values))
+
+
+def convert(
+    entity: str, block: pa.Table, tz: ZoneInfo, conforming: bool, skip: frozenset[str] = frozenset()
+) -> Converted:
+    """The fast path over one block; a row it does not settle goes to the per-record rules.
+
+    Columns in `skip` that are plain text (always settled, derived by the database) are not
+    computed.
+    """
     fields = Fields(block)
-    source_id = required(plain_text(fields["source_id"], 128))
-    modified = required(times(fields["modified_at"], tz))
+    source_id = KEY(fields, tz)
+    modified = Time("modified_at", need=True)(fields, tz)
     keyed = source_id.ok & modified.ok
+    plain = np.ones(len(keyed), dtype=bool)
+    for source, limit in limits(entity, conforming).items():
+        if source in fields.names:
+            plain &= unchanged(fields[source], limit)
     rules = RULES.get(entity) if conforming else None
     if not rules:
-        return Converted(source_id.values, modified.values, keyed, {}, np.zeros(len(keyed), dtype=bool))
+        return Converted(source_id.values, modified, keyed, {}, np.zeros(len(keyed), dtype=bool), plain)
     conformed = keyed.copy()
     columns = {}
     for name, rule in rules.items():
-        column = rule(fields, tz)
-        columns[name] = column.values
+        if name in skip and isinstance(rule, PlainText) and not rule.need and rule.longest is None:
+            continue
+        column = modified if isinstance(rule, Modified) else rule(fields, tz)
+        columns[name] = column
         conformed &= column.ok
     if entity == "repair_orders":  # a repair order cannot close before it opens
-        early = pc.less(columns["closed_at"], columns["opened_at"])
+        early = pc.less(columns["closed_at"].values, columns["opened_at"].values)
         conformed &= ~_bools(early)
-    return Converted(source_id.values, modified.values, keyed, columns, conformed)
+    return Converted(source_id.values, modified, keyed, columns, conformed, plain)

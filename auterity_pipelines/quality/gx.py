@@ -42,6 +42,15 @@ def validate_groups(frame, groups: dict[str, list[Expect]], keys: list[str]) -> 
 
     One run instead of one per check: most of a small frame's cost is GX's own, per run.
     """
+    return validate_by(frame, groups, keys)[None]
+
+
+def validate_by(
+    frame, groups: dict[str, list[Expect]], keys: list[str], by: str | None = None
+) -> dict[object, dict[str, Outcome]]:
+    """As `validate_groups`, with an outcome per value of column `by` (a day of a history month)
+    from the one run: GX names every failing row, and each part is judged on its own rows, with
+    each expectation's `mostly` applied to them. Uniqueness is asked within a part."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
@@ -49,40 +58,81 @@ def validate_groups(frame, groups: dict[str, list[Expect]], keys: list[str]) -> 
     suite = gx.ExpectationSuite(name="+".join(groups))
     for group, expects in groups.items():
         for e in expects:
-            suite.add_expectation(getattr(gxe, e.kind)(**e.kwargs, meta={"check": group}))
+            kwargs = dict(e.kwargs)
+            if by and "column_list" in kwargs:
+                kwargs["column_list"] = [*kwargs["column_list"], by]
+            suite.add_expectation(getattr(gxe, e.kind)(**kwargs, meta={"check": group}))
     batch = definition.get_batch(batch_parameters={"dataframe": frame})
-    # SUMMARY, and rows named by their frame index: asking GX for key columns or COMPLETE
-    # results makes it visit every failing row in Python, which a day of a million rows can be.
+    # SUMMARY, and rows named by their frame index: asking GX for key columns makes it visit
+    # every failing row in Python, which a day of a million rows can be. Per part, every
+    # failing row is needed to count them (COMPLETE; still indices only).
     result = batch.validate(
-        suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": FAILING_ROWS}
+        suite,
+        result_format={
+            "result_format": "COMPLETE" if by else "SUMMARY",
+            "partial_unexpected_count": FAILING_ROWS,
+        },
     )
-    outcomes = {group: Outcome(passed=True, rows=len(frame)) for group in groups}
+    part_of = frame[by] if by else None
+    sizes = part_of.value_counts().to_dict() if by else {None: len(frame)}
+    outcomes = {part: {group: Outcome(passed=True, rows=n) for group in groups} for part, n in sizes.items()}
+    shown = [k for k in keys if k in frame.columns]
     for r in result.results:
-        if r.success:
-            continue
-        config = r.expectation_config
-        outcome = outcomes[config.meta["check"]]
-        outcome.passed = False
+        config, found = r.expectation_config, r.result or {}
         columns = (
             [config.kwargs["column"]]
             if config.kwargs.get("column")
             else list(config.kwargs.get("column_list") or [])
         )
-        found = r.result or {}
+        name = f"{config.type}({','.join(c for c in columns if c != by)})"
+        failing = found.get("unexpected_index_list") if by else found.get("partial_unexpected_index_list")
+        if by and failing is not None:  # a row-level expectation: judged part by part
+            _judge_parts(frame, part_of, sizes, outcomes, config, name, columns, failing, shown)
+            continue
+        if r.success:
+            continue
         if "unexpected_count" in found:
             detail = f"{found['unexpected_count']} of {len(frame)} rows unexpected"
         elif r.exception_info and r.exception_info.get("raised_exception"):
             detail = f"could not be evaluated: {r.exception_info.get('exception_message')}"
         else:
             detail = f"observed {_plain(found.get('observed_value'))}"
-        outcome.failures.append(f"{config.type}({','.join(columns)}): {detail}")
-        shown = list(dict.fromkeys([*(k for k in keys if k in frame.columns), *columns]))
-        for index in (found.get("partial_unexpected_index_list") or [])[
-            : FAILING_ROWS - len(outcome.failing_rows)
-        ]:
-            row = frame.loc[index, shown]
-            outcome.failing_rows.append({"expectation": config.type, **{k: _plain(row[k]) for k in shown}})
+        for part in outcomes:
+            outcome = outcomes[part][config.meta["check"]]
+            _fail(outcome, f"{name}: {detail}", config.type, frame, failing or [], [*shown, *columns])
     return outcomes
+
+
+def _judge_parts(frame, part_of, sizes, outcomes, config, name, columns, failing, shown) -> None:
+    mostly = config.kwargs.get("mostly", 1.0)
+    failing_parts = part_of.loc[failing]
+    bad = failing_parts.value_counts().to_dict()
+    # GX leaves missing values out of a column expectation's share, so the parts do too.
+    present = (
+        frame.groupby(part_of, observed=True)[columns[0]].count().to_dict() if len(columns) == 1 else sizes
+    )
+    for part, count in bad.items():
+        rows = present.get(part, 0)
+        if count and (rows == 0 or (rows - count) / rows < mostly):
+            indices = [i for i, p in zip(failing, failing_parts) if p == part]
+            outcome = outcomes[part][config.meta["check"]]
+            _fail(
+                outcome,
+                f"{name}: {count} of {sizes[part]} rows unexpected",
+                config.type,
+                frame,
+                indices,
+                [*shown, *columns],
+            )
+
+
+def _fail(outcome: Outcome, failure: str, kind: str, frame, indices: list, shown: list[str]) -> None:
+    outcome.passed = False
+    outcome.failures.append(failure)
+    shown = list(dict.fromkeys(c for c in shown if c in frame.columns))
+    for index in indices[: FAILING_ROWS - len(outcome.failing_rows)]:
+        row = frame.loc[index, shown]
+        outcome.failing_rows.append({"expectation": kind, **{k: _plain(row[k]) for k in shown}})
 
 
 def _plain(value):

@@ -22,6 +22,9 @@ class Verdict:
     extra: dict = field(default_factory=dict)
 
 
+DAY = "day"  # the column that says which day of a history month a row belongs to
+
+
 def run_checks(
     engine: Engine,
     checks: list[Check],
@@ -32,34 +35,55 @@ def run_checks(
     now: dt.datetime,
 ) -> dict[str, Verdict]:
     """The verdict of each check of one table on one rooftop-day's conformed rows."""
-    from auterity_pipelines.quality.gx import validate_groups
+    return run_checks_by_day(engine, checks, table, frame, dealership_id, [day], now)[day]
+
+
+def run_checks_by_day(
+    engine: Engine,
+    checks: list[Check],
+    table: str,
+    frame,
+    dealership_id: str,
+    days: list[dt.date],
+    now: dt.datetime,
+) -> dict[dt.date, dict[str, Verdict]]:
+    """Each check's verdict for each day, from one Great Expectations run over all the days'
+    rows (`frame` has a `day` column when there is more than one day)."""
+    from auterity_pipelines.quality.gx import validate_by
     from auterity_pipelines.quality.store import volume_history
 
-    verdicts: dict[str, Verdict] = {}
+    by = DAY if len(days) > 1 else None
+    sizes = frame[by].value_counts().to_dict() if by and not frame.empty else {}
+    rows = {day: sizes.get(day, 0) if by else len(frame) for day in days}
+    verdicts: dict[dt.date, dict[str, Verdict]] = {day: {} for day in days}
     row_checks: dict[str, list] = {}
     for check in checks:
-        if check.name == "volume_within_trailing_range":
-            history = volume_history(engine, dealership_id, table, day)
-            v = judge_volume(len(frame), history)
-            extra = {
-                "trailing_days_loaded": len(history),
-                "trailing_median": v.median,
-                "measured": v.measured,
-            }
-            verdicts[check.name] = Verdict(
-                v.passed, len(frame), v.reason, extra={k: x for k, x in extra.items() if x is not None}
-            )
-        elif check.name == "schema_matches_contract":
-            verdicts[check.name] = _schema_verdict(table, _stored_columns(engine, table))
-        elif frame.empty:
-            verdicts[check.name] = Verdict(True, 0, "no rows this day")
-        else:
-            row_checks[check.name] = expectations(check.name, table, now)
+        for day in days:
+            if check.name == "volume_within_trailing_range":
+                history = volume_history(engine, dealership_id, table, day)
+                v = judge_volume(rows[day], history)
+                extra = {
+                    "trailing_days_loaded": len(history),
+                    "trailing_median": v.median,
+                    "measured": v.measured,
+                }
+                verdicts[day][check.name] = Verdict(
+                    v.passed, rows[day], v.reason, extra={k: x for k, x in extra.items() if x is not None}
+                )
+            elif check.name == "schema_matches_contract":
+                verdicts[day][check.name] = _schema_verdict(table, _stored_columns(engine, table))
+            elif rows[day] == 0:
+                verdicts[day][check.name] = Verdict(True, 0, "no rows this day")
+            else:
+                row_checks[check.name] = expectations(check.name, table, now)
     if row_checks:
         if "references_exist" in row_checks:
             frame = with_references(engine, table, frame, dealership_id)
-        for name, outcome in validate_groups(frame, row_checks, key_columns(table)).items():
-            verdicts[name] = Verdict(outcome.passed, outcome.rows, outcome.summary(), outcome.failing_rows)
+        for part, outcomes in validate_by(frame, row_checks, key_columns(table), by).items():
+            for name, outcome in outcomes.items():
+                verdicts[part if by else days[0]][name] = Verdict(
+                    outcome.passed, outcome.rows, outcome.summary(), outcome.failing_rows
+                )
     return verdicts
 
 

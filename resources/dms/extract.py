@@ -63,10 +63,11 @@ def _header(path: Path, entity: str, header: list[str]) -> list[str]:
 def _has_empty_row(block: pa.Table) -> bool:
     """A row of nothing but empty fields: what Arrow makes of a blank line, which csv reads as
     a row of no fields (a malformed record)."""
-    empty = None
-    for column in block.columns:
-        blank = pc.equal(column, "")
-        empty = blank if empty is None else pc.and_(empty, blank)
+    empty = pc.equal(block.column(0), "")
+    if not pc.any(empty).as_py():  # the usual block: every row has an id
+        return False
+    for column in block.columns[1:]:
+        empty = pc.and_(empty, pc.equal(column, ""))
     return pc.any(empty).as_py()
 
 
@@ -151,7 +152,7 @@ class ExtractReader:
         with path.open(newline="", encoding="utf-8") as handle:
             return _header(path, entity, next(csv.reader(handle), []))
 
-    def blocks(self, entity: str, window: Window, block_bytes: int = 1 << 24) -> Iterator[pa.Table]:
+    def blocks(self, entity: str, window: Window, block_bytes: int = 1 << 21) -> Iterator[pa.Table]:
         """The entity's file as Arrow tables of text, read once: counted and hashed on the way,
         and held to the manifest after the last block (ExtractIncomplete if it disagrees)."""
         path = self.path(entity, window)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pyarrow as pa
@@ -20,7 +21,16 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Boolean, DateTime, Engine, Integer, text
 from sqlalchemy.exc import DBAPIError
 
-from auterity_pipelines.columnar import UTC_MICROS
+from auterity_pipelines.columnar import (
+    KEY,
+    OTHER,
+    RULES,
+    TEXT,
+    TIME,
+    UTC_MICROS,
+    WHITESPACE,
+    Modified,
+)
 from auterity_pipelines.conform import CONFORMERS
 from resources.warehouse.backends import merge_sql
 from resources.warehouse.upserts import UPSERTS
@@ -51,6 +61,19 @@ def as_arrow(value: object) -> object:
     return str(value) if isinstance(value, Decimal) else value
 
 
+@dataclass
+class Staging:
+    """How one entity's rows are staged: the columns written (after `ok`, `plain` and the field
+    texts `p0…pn`), which of them are left null where the database derives the value (`masked`), and
+    the SQL that reads the raw key, the modification time and each contract column back."""
+
+    columns: list[str]
+    masked: frozenset[str]
+    key: str
+    modified: str
+    contract: dict[str, str]
+
+
 class PartitionWriter:
     """Stages and merges a partition's entities on one connection; `commit` or `rollback` ends it."""
 
@@ -61,27 +84,87 @@ class PartitionWriter:
         self.conn = engine.connect()
         self.transaction = self.conn.begin()
         self.headers: dict[str, list[str]] = {}
+        self.staging: dict[str, Staging] = {}
 
     # staging -----------------------------------------------------------------------------
 
-    def begin_entity(self, entity: str, header: list[str], conforming: bool) -> None:
+    def begin_entity(self, entity: str, header: list[str], conforming: bool) -> Staging:
         """A fresh staging table for an entity's file (again, when a file is re-read per record)."""
         self.headers[entity] = header
-        contract = contract_schema(entity) if conforming else pa.schema([])
+        staging = self.staging[entity] = self._plan(entity, header, conforming)
         stage = f"stage_{entity}"
         self._exec(f"DROP TABLE IF EXISTS {stage}")
         columns = [
-            "k TEXT",
-            f"m {'TIMESTAMPTZ' if self.postgres else 'TEXT'}",
             "ok BOOLEAN",
+            "plain BOOLEAN",
             *(f"p{i} TEXT" for i in range(len(header))),
-            *(f"{f.name} {self._sql_type(entity, f.name)}" for f in contract),
+            *(f"{name} {self._sql_type(entity, name)}" for name in staging.columns),
         ]
         self._exec(f"CREATE TEMP TABLE {stage} ({', '.join(columns)})")
+        return staging
+
+    def _plan(self, entity: str, header: list[str], conforming: bool) -> Staging:
+        """What the database can read from the staged field texts is not staged again: plain
+        text always (`conform.text`: stripped of what str.strip strips, cut, empty as null),
+        numbers where the fast rules settled them, and, on PostgreSQL, times written with their
+        offset. The rest is staged, and null where derived (`masked`)."""
+
+        def field(source: str) -> str | None:
+            if source not in header:
+                return None
+            return f"p{len(header) - 1 - header[::-1].index(source)}"  # the last, as a dict keeps it
+
+        def derive(rule, staged: str | None) -> str:
+            p = field(rule.source)
+            if p is None:
+                return staged or "NULL"
+            # `plain` rows need no stripping or cutting: the text is the value (empty: null).
+            limit = getattr(rule, "limit", 4000) if rule.kind == TEXT else 4000
+            if self.postgres:
+                strip = f"left(btrim({p}, CAST(:ws AS text)), {limit})"
+            else:
+                strip = f"substr(trim({p}, :ws), 1, {limit})"
+            value = f"NULLIF(CASE WHEN plain THEN {p} ELSE {strip} END, '')"
+            if rule.kind == TEXT:
+                return value
+            if self.postgres:
+                sql_type = (
+                    "timestamptz"
+                    if rule.kind == TIME
+                    else ("integer" if getattr(rule, "whole", None) else "numeric")
+                )
+                value = f"CAST({value} AS {sql_type})"
+            return f"COALESCE({staged}, {value})"
+
+        times_derive = self.postgres
+        staged, masked = ["m"], {"m"} if times_derive else set()
+        modified = derive(Modified(), "m") if times_derive else "m"
+        contract: dict[str, str] = {}
+        rules = RULES.get(entity, {})
+        for name in contract_schema(entity).names if conforming else []:
+            rule = rules.get(name)
+            if (
+                rule is None
+                or rule.kind == OTHER
+                or (rule.kind == TIME and not times_derive and not isinstance(rule, Modified))
+            ):
+                staged.append(name)
+                contract[name] = name
+            elif isinstance(rule, Modified):
+                contract[name] = modified
+            elif rule.kind == TEXT:
+                contract[name] = derive(rule, None)
+            else:
+                staged.append(name)
+                masked.add(name)
+                contract[name] = derive(rule, name)
+        return Staging(staged, frozenset(masked), derive(KEY, None), modified, contract)
 
     def _sql_type(self, entity: str, name: str) -> str:
         if not self.postgres:
             return ""  # SQLite: no affinity, the contract table's own converts on insert
+        if name == "m":
+            return "TIMESTAMPTZ"
         column = UPSERTS[CONFORMERS[entity][0]].table.c[name]
         return column.type.compile(dialect=self.engine.dialect)
 
@@ -125,9 +208,10 @@ class PartitionWriter:
             )
             calls.append(f"{'jsonb_build_object' if self.postgres else 'json_object'}({pairs})")
         payload = " || ".join(calls) if self.postgres else _json_patch(calls)
+        staging = self.staging[entity]
         source = (
-            f"(SELECT {typed('dealership', 'text')} AS dealership_id, k AS source_id, {payload} AS payload, "
-            f"m AS source_modified_at, {typed('now', 'timestamptz')} AS synced_at, {typed('run', 'text')} AS run_id, "
+            f"(SELECT {typed('dealership', 'text')} AS dealership_id, {staging.key} AS source_id, {payload} AS payload, "
+            f"{staging.modified} AS source_modified_at, {typed('now', 'timestamptz')} AS synced_at, {typed('run', 'text')} AS run_id, "
             f"{typed('day', 'date')} AS partition_day FROM stage_{entity}) AS s"
         )
         params = {
@@ -136,16 +220,18 @@ class PartitionWriter:
             "now": now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"),
             "run": self.run_id,
             "day": self.day if self.postgres else self.day.isoformat(),
+            "ws": WHITESPACE,
         }
         return self._merge(spec, source, params)
 
     def merge_contract(self, entity: str) -> int:
         """The staged rows that conformed into the entity's contract table."""
         spec = UPSERTS[CONFORMERS[entity][0]]
-        columns = ", ".join(f.name for f in contract_schema(entity))
+        contract = self.staging[entity].contract
+        columns = ", ".join(f"{sql} AS {name}" if sql != name else name for name, sql in contract.items())
         dealership = "CAST(:dealership AS text)" if self.postgres else ":dealership"
         source = f"(SELECT {dealership} AS dealership_id, {columns} FROM stage_{entity} WHERE ok) AS s"
-        return self._merge(spec, source, {"dealership": self.dealership_id})
+        return self._merge(spec, source, {"dealership": self.dealership_id, "ws": WHITESPACE})
 
     def _merge(self, spec, source: str, params: dict) -> int:
         if not self.postgres:
@@ -174,8 +260,8 @@ class PartitionWriter:
             return 0
         return self._exec(
             f"DELETE FROM quarantine WHERE entity = :e AND dealership_id = :d "
-            f"AND source_id IN (SELECT k FROM stage_{entity} WHERE ok)",
-            {"e": entity, "d": self.dealership_id},
+            f"AND source_id IN (SELECT {self.staging[entity].key} FROM stage_{entity} WHERE ok)",
+            {"e": entity, "d": self.dealership_id, "ws": WHITESPACE},
         )
 
     def quarantine(self, backend, rows: Sequence[tuple]) -> None:

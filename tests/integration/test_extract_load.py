@@ -82,7 +82,9 @@ def seeded_extract(root, malformed_rows: bool) -> None:
     if malformed_rows:
         customers = folder / "customers.csv"
         with customers.open("a", newline="", encoding="utf-8") as handle:
-            handle.write("short-row,2026-11-16T10:00:00Z,Pat\n\nlong-row,2026-11-16T10:00:00Z,a,b,c,d,e,f,g,h,i\n")
+            handle.write(
+                "short-row,2026-11-16T10:00:00Z,Pat\n\nlong-row,2026-11-16T10:00:00Z,a,b,c,d,e,f,g,h,i\n"
+            )
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     for name in manifest["files"]:
@@ -107,7 +109,15 @@ def per_record(warehouse, root) -> None:
 def one_pass(warehouse, root, checked=None):
     conforming = [e for e in ENTITIES if e != "appointments"]
     return load_extract_day(
-        warehouse, ExtractReader(root, ROOFTOP), ROOFTOP, TZ, Window.local_day(DAY, TZ), "run", ENTITIES, conforming, checked
+        warehouse,
+        ExtractReader(root, ROOFTOP),
+        ROOFTOP,
+        TZ,
+        Window.local_day(DAY, TZ),
+        "run",
+        ENTITIES,
+        conforming,
+        checked,
     )
 
 
@@ -137,7 +147,8 @@ def test_one_pass_leaves_what_the_per_record_path_leaves(tmp_path, new_warehouse
     if malformed_rows:
         assert any("row" in r and "fields, the header has" in r for r in reasons)
     lines = raw_stats["repair_order_lines"]
-    assert lines.rows + lines.quarantined == sum(1 for _ in open(tmp_path / DAY.isoformat() / "repair_order_lines.csv")) - 1
+    with (tmp_path / DAY.isoformat() / "repair_order_lines.csv").open(newline="") as handle:
+        assert lines.rows + lines.quarantined == sum(1 for _ in csv.reader(handle)) - 1
     assert contract_stats["repair_order_lines"].rows == len(want["repair_order_lines"])
 
 
@@ -156,7 +167,7 @@ def test_a_file_that_disagrees_with_its_manifest_commits_nothing(tmp_path, new_w
     with lines.open("a", newline="") as handle:
         csv.writer(handle).writerow(line(999))  # a row the manifest does not count
     warehouse = new_warehouse()
-    with pytest.raises(ExtractIncomplete, match="repair_order_lines.csv: .* data rows, the manifest says"):
+    with pytest.raises(ExtractIncomplete, match=r"repair_order_lines\.csv: \d+ data rows, the manifest says"):
         one_pass(warehouse, tmp_path)
     with warehouse.engine.connect() as conn:
         for table in [*RAW_TABLES.values(), *CONFORMED_TABLES.values(), quarantine]:
