@@ -4,9 +4,9 @@ import datetime as dt
 
 import dagster as dg
 
-from assets.quality import PartitionRows
 from assets.sync import LoadStats, conform_partition
 from auterity_pipelines.conform import CONFORMERS
+from auterity_pipelines.quality.rows import PartitionRows
 from resources.warehouse import Warehouse
 
 CORE_KEYS = {entity: dg.AssetKey(["core", table]) for entity, (table, _) in CONFORMERS.items()}

@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.quality import PartitionRows
 from assets.sync import LoadStats
 from auterity_pipelines import columnar
 from auterity_pipelines.conform import CONFORMERS, RecordError, raw_key
+from auterity_pipelines.quality.rows import PartitionRows
 from auterity_pipelines.records import ENTITIES
 from resources.dms.extract import ExtractReader, NotColumnar
 from resources.dms.window import Window

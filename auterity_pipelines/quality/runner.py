@@ -134,14 +134,12 @@ def unknown(engine: Engine, column, values, *where) -> set:
 
 
 def with_references(engine: Engine, table: str, frame, dealership_id: str):
-    """The frame with a True/False column per reference: is the record it names in the warehouse?
+    """The frame, given a True/False column per reference: is the record it names in the warehouse?
 
     Customers and repair orders are the rooftop's own. A deal's vehicle is the rooftop's stock; a
     repair order's may be any the group has seen, or a car never stocked, known by a valid VIN.
     """
     from auterity_pipelines.vin import decode
-
-    frame = frame.copy()
 
     def known(name: str, column, *where):
         missing = unknown(engine, column, frame[name].dropna().unique(), *where)

@@ -152,7 +152,7 @@ class ExtractReader:
         with path.open(newline="", encoding="utf-8") as handle:
             return _header(path, entity, next(csv.reader(handle), []))
 
-    def blocks(self, entity: str, window: Window, block_bytes: int = 1 << 21) -> Iterator[pa.Table]:
+    def blocks(self, entity: str, window: Window, block_bytes: int = 1 << 20) -> Iterator[pa.Table]:
         """The entity's file as Arrow tables of text, read once: counted and hashed on the way,
         and held to the manifest after the last block (ExtractIncomplete if it disagrees)."""
         path = self.path(entity, window)

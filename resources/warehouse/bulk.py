@@ -92,7 +92,7 @@ class PartitionWriter:
         """A fresh staging table for an entity's file (again, when a file is re-read per record)."""
         self.headers[entity] = header
         staging = self.staging[entity] = self._plan(entity, header, conforming)
-        stage = f"stage_{entity}"
+        stage = _stage(entity)
         self._exec(f"DROP TABLE IF EXISTS {stage}")
         columns = [
             "ok BOOLEAN",
@@ -172,7 +172,7 @@ class PartitionWriter:
         """Rows of `k, m, ok, p0…pn[, contract columns]`, in the order `begin_entity` declared."""
         if block.num_rows == 0:
             return
-        stage = f"stage_{entity}"
+        stage = _stage(entity)
         raw = self.conn.connection.driver_connection
         if self.postgres:
             buffer = io.BytesIO()
@@ -212,7 +212,7 @@ class PartitionWriter:
         source = (
             f"(SELECT {typed('dealership', 'text')} AS dealership_id, {staging.key} AS source_id, {payload} AS payload, "
             f"{staging.modified} AS source_modified_at, {typed('now', 'timestamptz')} AS synced_at, {typed('run', 'text')} AS run_id, "
-            f"{typed('day', 'date')} AS partition_day FROM stage_{entity}) AS s"
+            f"{typed('day', 'date')} AS partition_day FROM {_stage(entity)}) AS s"
         )
         params = {
             **{f"h{i}": name for i, name in enumerate(header)},
@@ -230,7 +230,7 @@ class PartitionWriter:
         contract = self.staging[entity].contract
         columns = ", ".join(f"{sql} AS {name}" if sql != name else name for name, sql in contract.items())
         dealership = "CAST(:dealership AS text)" if self.postgres else ":dealership"
-        source = f"(SELECT {dealership} AS dealership_id, {columns} FROM stage_{entity} WHERE ok) AS s"
+        source = f"(SELECT {dealership} AS dealership_id, {columns} FROM {_stage(entity)} WHERE ok) AS s"
         return self._merge(spec, source, {"dealership": self.dealership_id, "ws": WHITESPACE})
 
     def _merge(self, spec, source: str, params: dict) -> int:
@@ -260,7 +260,7 @@ class PartitionWriter:
             return 0
         return self._exec(
             f"DELETE FROM quarantine WHERE entity = :e AND dealership_id = :d "
-            f"AND source_id IN (SELECT {self.staging[entity].key} FROM stage_{entity} WHERE ok)",
+            f"AND source_id IN (SELECT {self.staging[entity].key} FROM {_stage(entity)} WHERE ok)",
             {"e": entity, "d": self.dealership_id, "ws": WHITESPACE},
         )
 
@@ -277,16 +277,28 @@ class PartitionWriter:
     # ending ------------------------------------------------------------------------------
 
     def commit(self) -> None:
+        self._drop_stages()
         self.transaction.commit()
         self.conn.close()
 
     def rollback(self) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()
-        self.conn.close()
+        try:
+            if self.transaction.is_active:
+                self.transaction.rollback()
+            self._drop_stages()  # a pooled connection keeps its temporary tables
+        finally:
+            self.conn.close()
+
+    def _drop_stages(self) -> None:
+        for entity in self.staging:
+            self._exec(f"DROP TABLE IF EXISTS {_stage(entity)}")
 
     def _exec(self, sql: str, params: dict | None = None) -> int:
         return self.conn.execute(text(sql), params or {}).rowcount
+
+
+def _stage(entity: str) -> str:
+    return f"extract_stage_{entity}"
 
 
 def _json_patch(calls: list[str]) -> str:

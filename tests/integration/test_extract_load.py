@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import String, cast, select, text
 
 from assets.extract_load import load_extract_day
-from assets.quality import PartitionRows
 from assets.sync import RawLoader, conform_partition
+from auterity_pipelines.quality.rows import PartitionRows
 from auterity_pipelines.records import ENTITIES, written_columns
 from auterity_pipelines.schema import CONFORMED_TABLES, RAW_TABLES, quarantine
 from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
