@@ -263,48 +263,134 @@ def pandas_to_sql(url: str, csv_path: Path, rows: int) -> tuple[int, float]:
     return len(frame), time.perf_counter() - started
 
 
-def rest_path(rows_target: int) -> dict:
-    """The REST path against the simulator (a separate process, as a DMS would be)."""
-    import socket
+REST_PAGE = 500  # the fleet's default page size
 
+
+def rest_generation(scale: float) -> dict:
+    """The simulator's own cost for the window, in process, no HTTP: what no client can beat."""
+    from auterity_pipelines.simulator.data import RooftopDms, SimulatorSettings
+    from resources.dms.window import Window
+
+    settings = SimulatorSettings(now=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), scale=scale, outcomes=False)
+    window = Window.local_day(DAY, TZ)
+    dms = RooftopDms(ROOFTOP, settings)
+    started = time.perf_counter()
+    records = sum(
+        1 + len(r.get("lines") or []) for _, r in dms.stream("repair_orders", window.start, window.end)
+    )
+    return {"records": records, "seconds": time.perf_counter() - started}
+
+
+def plain_client(base: str) -> dict:
+    """A page loop and nothing else: token, pages, JSON; the records counted, not kept."""
+    import httpx
+
+    from auterity_pipelines.records import format_time
+    from resources.dms.window import Window
+
+    window = Window.local_day(DAY, TZ)
+    span = {"startDate": format_time(window.start), "endDate": format_time(window.end), "pageSize": REST_PAGE}
+    started = time.perf_counter()
+    with httpx.Client(timeout=300) as http:
+        grant = {
+            "grant_type": "client_credentials",
+            "client_id": "demo-client",
+            "client_secret": "demo-client-secret",
+        }
+        token = http.post(f"{base}/fortellis/oauth2/token", data=grant).json()["access_token"]
+        records, page, first = 0, 1, None
+        while True:
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Subscription-Id": ROOFTOP,
+                "Request-Id": str(uuid.uuid4()),
+            }
+            body = http.get(
+                f"{base}/fortellis/v1/repair-orders", headers=headers, params={**span, "page": page}
+            ).json()
+            first = first or time.perf_counter() - started
+            records += sum(1 + len(item.get("lines") or []) for item in body["items"])
+            if not body["paging"]["hasNext"]:
+                break
+            page += 1
+    return {"records": records, "seconds": time.perf_counter() - started, "first_page_s": first}
+
+
+def client_pages(base: str) -> dict:
+    """The Fortellis client's pages alone (token, retries, conversion), counted, not kept."""
+    from resources.dms.fortellis import FortellisClient
+    from resources.dms.window import Window
+
+    client = FortellisClient(base, "demo-client", "demo-client-secret", ROOFTOP, page_size=REST_PAGE)
+    started = time.perf_counter()
+    records = sum(
+        1 + len(r.get("lines") or [])
+        for page in client.batches("repair_orders", Window.local_day(DAY, TZ))
+        for r in page
+    )
+    client.close()
+    return {"records": records, "seconds": time.perf_counter() - started, "first_page_s": 0.0}
+
+
+def client_path(base: str) -> dict:
+    """The sync's REST path at its defaults: the Fortellis client paging into RawLoader (SQLite)."""
     from assets.sync import RawLoader
     from resources.dms.fortellis import FortellisClient
     from resources.dms.window import Window
     from resources.warehouse import Warehouse
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    scale = max(1, rows_target / (22 * 3.5))
-    sim = subprocess.Popen([sys.executable, "-m", "auterity_pipelines.cli.main", "dms-simulator", "--port", str(port),
-                            "--now", "2026-11-20T00:00:00", "--scale", f"{scale:.1f}"], stdout=subprocess.DEVNULL)  # fmt: skip
-    try:
-        import httpx
+    with tempfile.TemporaryDirectory() as tmp:
+        warehouse = Warehouse(url=f"sqlite:///{tmp}/rest.db")
+        warehouse.upgrade()
+        client = FortellisClient(base, "demo-client", "demo-client-secret", ROOFTOP, page_size=REST_PAGE)
+        window = Window.local_day(DAY, TZ)
+        loader = RawLoader(warehouse, ROOFTOP, TZ, window, "bench")
+        started, first = time.perf_counter(), []
 
-        for _ in range(100):
+        def progress(entity: str, n: int) -> None:
+            if not first:
+                first.append(time.perf_counter() - started)
+
+        loader.load("repair_orders", client.batches("repair_orders", window), progress=progress)
+        elapsed = time.perf_counter() - started
+        client.close()
+        return {
+            "records": loader.stats["repair_orders"].rows + loader.stats["repair_order_lines"].rows,
+            "seconds": elapsed,
+            "first_page_s": first[0] if first else elapsed,
+            "http_s": client.http_seconds,
+            "retries": dict(client.retries),
+        }
+
+
+def rest_path(rows_target: int) -> dict:
+    """The REST path against the simulator (its own process, as a DMS is), beside a plain page
+    loop against the same simulator and the simulator's own generation, in the same run."""
+    import httpx
+
+    scale = max(1, rows_target / (22 * 3.5))
+    port = free_port()
+    command = [sys.executable, "-m", "auterity_pipelines.cli.main", "dms-simulator", "--port", str(port),
+               "--now", "2026-11-20T00:00:00", "--scale", f"{scale:.1f}", "--no-outcomes", "--smtp-port", "0"]  # fmt: skip
+    sim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
             try:
-                httpx.get(f"http://127.0.0.1:{port}/_sim/health", timeout=1)
+                httpx.get(f"{base}/_sim/health", timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        with tempfile.TemporaryDirectory() as tmp:
-            warehouse = Warehouse(url=f"sqlite:///{tmp}/rest.db")
-            warehouse.upgrade()
-            client = FortellisClient(
-                f"http://127.0.0.1:{port}", "demo-client", "demo-client-secret", ROOFTOP, page_size=1000
-            )
-            window = Window.local_day(DAY, TZ)
-            loader = RawLoader(warehouse, ROOFTOP, TZ, window, "bench")
-            started = time.perf_counter()
-            loader.load("repair_orders", client.batches("repair_orders", window))
-            elapsed = time.perf_counter() - started
-            records = loader.stats["repair_orders"].rows + loader.stats["repair_order_lines"].rows
-            return {
-                "records": records,
-                "seconds": elapsed,
-                "http_s": client.http_seconds,
-                "json_s": client.json_seconds,
-            }
+        # Alternated, best of two each: the first to ask for the window pays the simulator's scan.
+        runs = {"plain": [], "pages": [], "client": []}
+        for _ in range(2):
+            runs["plain"].append(plain_client(base))
+            runs["pages"].append(client_pages(base))
+            runs["client"].append(client_path(base))
+        best = {name: min(results, key=lambda r: r["seconds"]) for name, results in runs.items()}
+        best["first_pages"] = [r["first_page_s"] for name in ("plain", "client") for r in runs[name]]
+        best["generation"] = rest_generation(scale)
+        return best
     finally:
         sim.terminate()
         sim.wait()
@@ -452,9 +538,27 @@ def main() -> None:
     if args.skip_rest:
         return
     rest = rest_path(20_000)
-    print("\nREST path (Fortellis style, simulator in its own process, SQLite warehouse)")
-    print(f"  {rest['records']:,} records in {rest['seconds']:.1f} s = {rest['records'] / rest['seconds']:,.0f} records/s; "
-          f"HTTP {rest['http_s'] / rest['seconds']:.0%} of the time, JSON decoding {rest['json_s'] / rest['seconds']:.0%}")  # fmt: skip
+    plain, pages, ours, made = rest["plain"], rest["pages"], rest["client"], rest["generation"]
+    print(
+        "\nREST path (Fortellis style; simulator in its own process; one rooftop-day of repair orders and lines)"
+    )
+    for name, run in (
+        ("simulator generation alone", made),
+        ("plain page loop", plain),
+        ("client path → raw tables", ours),
+    ):
+        print(
+            f"  {name:<28} {run['records']:>7,} records in {run['seconds']:5.1f} s = {run['records'] / run['seconds']:>7,.0f} records/s"
+        )
+    print(f"  (the client path: HTTP {ours['http_s'] / ours['seconds']:.0%} of its time; retries: {ours['retries'] or 'none'};"
+          " the generation is in process, without HTTP)")  # fmt: skip
+    speed = (ours["records"] / ours["seconds"]) / (plain["records"] / plain["seconds"])
+    print(
+        f"  client path / plain loop     {speed:.2f}   target ≥ 0.80   {'met' if speed >= 0.8 else 'MISSED'}"
+    )
+    print(
+        f"  first page, every run        {', '.join(f'{s:.1f} s' for s in rest['first_pages'])} (the client's timeout: 30 s)"
+    )
     try:
         print(
             f"\ndemo fleet nightly sync through Dagster (`auterity sync`, 3 rooftops): {demo_nightly_sync():.1f} s"

@@ -43,6 +43,25 @@ def write_fleet_extracts(days: int, settings, now: dt.datetime, progress: bool =
     return written
 
 
+def warm_outcomes(simulator, settings) -> None:
+    """Walk the fleet's REST rooftops' hidden outcomes (which visits come back, which leads buy)
+    up to today before listening: the walk covers all history, and a first page must not wait
+    for it (at --scale 1 about a second a rooftop; it grows with the scale)."""
+    from auterity_pipelines.simulator.generate import EPOCH
+
+    if not settings.outcomes:
+        return
+    try:
+        keys = [d.dms.subscription_id or d.dms.dealer_id for d in load_fleet(fleet_path()).dealerships]
+    except FleetError:
+        return  # the API serves any rooftop it is asked for; it warms on first use
+    today = (settings.current_time() - EPOCH).days
+    for key in tqdm([k for k in keys if k], desc="walking the hidden outcomes", unit="rooftop", disable=None):
+        rooftop = simulator.rooftop(key)
+        for entity in ("repair_orders", "deals"):
+            rooftop.count(entity, today)
+
+
 def keep_writing_extracts(days: int, settings, every: float = 300) -> None:
     while True:
         time.sleep(every)
@@ -81,7 +100,14 @@ def keep_writing_extracts(days: int, settings, every: float = 300) -> None:
 @click.option(
     "--smtp-port", type=int, default=8025, show_default=True, help="The demo mailbox's SMTP port (0: none)."
 )
-def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extract_days, smtp_port, **faults):
+@click.option(
+    "--no-outcomes",
+    is_flag=True,
+    help="Leads never become deals, visits never return: every day stands alone (load benchmarks at large scales).",
+)
+def dms_simulator(
+    port, host, now, scale, malformed_share, bad_vin_share, extract_days, smtp_port, no_outcomes, **faults
+):
     """Serve the demo fleet's DMSs: Fortellis and Tekion styles, deterministic data, optional faults."""
     import uvicorn
 
@@ -90,7 +116,11 @@ def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extrac
 
     frozen = now.replace(tzinfo=dt.UTC) if now else None
     settings = SimulatorSettings(
-        now=frozen, scale=scale, malformed_share=malformed_share, bad_vin_share=bad_vin_share
+        now=frozen,
+        scale=scale,
+        malformed_share=malformed_share,
+        bad_vin_share=bad_vin_share,
+        outcomes=not no_outcomes,
     )
     if extract_days:
         try:
@@ -101,6 +131,7 @@ def dms_simulator(port, host, now, scale, malformed_share, bad_vin_share, extrac
         # A DMS drops each finished day's extract after its midnight; so does the simulator.
         threading.Thread(target=keep_writing_extracts, args=(extract_days, settings), daemon=True).start()
     simulator = Simulator(settings, Faults(**faults))
+    warm_outcomes(simulator, settings)
     if smtp_port:
         try:
             simulator.mailbox.start(smtp_port, host)

@@ -8,9 +8,12 @@ that order: pages resume from a position instead of holding the window in memory
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import random
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ from auterity_pipelines.simulator.identities import GROUP_PEOPLE, group_person, 
 from auterity_pipelines.simulator.outcomes import HiddenOutcomes, Position
 
 UPDATE_LAG_DAYS = 21
+WINDOW_KEPT_SECONDS, WINDOWS_KEPT = 60.0, 32  # a paged window's record positions, kept a minute
 DAILY_VOLUME = {
     "customers": 10,
     "vehicles": 6,
@@ -64,6 +68,8 @@ class RooftopDms(HiddenOutcomes):
         self.settings = settings
         self.seed = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.init_outcomes()
+        self._windows: dict[tuple, tuple[float, list]] = {}
+        self._windows_lock = threading.Lock()
 
     def _rng(self, *parts: object) -> random.Random:
         # String seeds are hashed with SHA-512: the same on every run and machine.
@@ -104,19 +110,37 @@ class RooftopDms(HiddenOutcomes):
         self, entity: str, start: dt.datetime, end: dt.datetime, after: Position | None = None
     ) -> Iterator[tuple[Position, dict]]:
         """The current version of every record last changed in [start, end), in position order."""
+        found = self.window(entity, start, end)
+        first = bisect.bisect_right(found, after, key=lambda f: f[0]) if after is not None else 0
+        for position, version, modified in found[first:]:
+            yield position, self.served(entity, *position, version, modified)
+
+    def window(
+        self, entity: str, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[Position, int, dt.datetime]]:
+        """Where the records of a window are, with their current version: found once and kept a
+        minute, so that paging through a window costs what one pass does (as a real DMS's
+        query would), not a pass per page."""
         now = self.settings.current_time()
+        key = (entity, start, end)
+        with self._windows_lock:
+            kept = self._windows.get(key)
+            if kept is not None and time.monotonic() - kept[0] < WINDOW_KEPT_SECONDS:
+                return kept[1]
         lag = UPDATE_LAG_DAYS + 1 if self.settings.update_share > 0 else 1
         first = max(0, (start - EPOCH).days - lag)
         last = min((end - EPOCH).days, (now - EPOCH).days)
-        if after is not None:
-            first = max(first, after[0])
+        found = []
         for day in range(first, last + 1):
             for index in range(self.count(entity, day)):
-                if after is not None and (day, index) <= after:
-                    continue
                 current = [t for t in self.versions(entity, day, index) if t <= now]
                 if current and start <= current[-1] < end:
-                    yield (day, index), self.served(entity, day, index, len(current) - 1, current[-1])
+                    found.append(((day, index), len(current) - 1, current[-1]))
+        with self._windows_lock:
+            self._windows[key] = (time.monotonic(), found)
+            while len(self._windows) > WINDOWS_KEPT:
+                self._windows.pop(next(iter(self._windows)))
+        return found
 
     def served(self, entity: str, day: int, index: int, version: int, modified: dt.datetime) -> dict:
         """The record as the DMS serves it, malformed where the fault option says so."""

@@ -196,14 +196,13 @@ class Simulator:
         fault = await self._fault_response()
         if isinstance(fault, Response):
             return fault
-        stream = self.rooftop(subscription).stream(entity, start, end)
-        items, has_next = [], False
-        for n, (_, record) in enumerate(stream):
-            if n >= page * size:
-                has_next = True  # a record exists beyond this page
-                break
-            if n >= (page - 1) * size:
-                items.append(to_fortellis(record))
+        dms = self.rooftop(subscription)
+        found = dms.window(entity, start, end)
+        items = [
+            to_fortellis(dms.served(entity, *position, version, modified))
+            for position, version, modified in found[(page - 1) * size : page * size]
+        ]
+        has_next = len(found) > page * size  # a record exists beyond this page
         body = {"items": items, "paging": {"page": page, "pageSize": size, "hasNext": has_next}}
         return self._respond(body, fault, {"Request-Id": request_id})
 

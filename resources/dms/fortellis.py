@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from resources.dms.window import Window
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
+@functools.cache  # a handful of field names, met on every record
 def snake(name: str) -> str:
     return _CAMEL.sub("_", name).lower()
 
@@ -58,7 +60,7 @@ class FortellisClient(RestDmsClient):
         )
         return body["access_token"], float(body.get("expires_in", 300))
 
-    def batches(self, entity: str, window: Window) -> Iterator[list[dict]]:
+    def pages(self, entity: str, window: Window) -> Iterator[list[dict]]:
         page = 1
         while True:
             body = self._request(

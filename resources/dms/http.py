@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import queue
 import random
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -68,9 +70,14 @@ class RestDmsClient(ABC):
     def _fetch_token(self) -> tuple[str, float]:
         """A new access token and its lifetime in seconds."""
 
-    @abstractmethod
     def batches(self, entity: str, window: Window) -> Iterator[list[dict]]:
-        """Records changed in the window, a page at a time, in the extract's shape."""
+        """Records changed in the window, a page at a time, in the extract's shape; the next page
+        is asked for while the caller loads this one, so the DMS's time and ours overlap."""
+        return prefetched(self.pages(entity, window))
+
+    @abstractmethod
+    def pages(self, entity: str, window: Window) -> Iterator[list[dict]]:
+        """The window's pages, one request after another."""
 
     def _bearer(self, force: bool = False) -> str:
         # Refresh ahead of expiry so that a long window never sends a token that dies in flight.
@@ -128,6 +135,45 @@ class RestDmsClient(ABC):
                 log.warning("%s failed (%s); retry %d in %.1fs", what, last, attempt + 1, delay)
                 time.sleep(delay)
         raise DmsError(f"{what}: gave up after {self.retry.attempts} attempts; last error {last}")
+
+
+_END = object()
+
+
+def prefetched(pages: Iterator[list[dict]], ahead: int = 1) -> Iterator[list[dict]]:
+    """`pages` read in a thread of their own, at most `ahead` pages before the caller; an error
+    there is raised here, and a caller that stops early stops the thread at its next page."""
+    handoff: queue.Queue = queue.Queue(maxsize=ahead)
+    stopped = threading.Event()
+
+    def put(item) -> bool:
+        while not stopped.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not put(page):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the caller, whose error it is
+            put(exc)
+        finally:
+            pages.close()
+
+    threading.Thread(target=read, name="dms-pages", daemon=True).start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -47,7 +47,7 @@ class TekionClient(RestDmsClient):
         )
         return body["data"]["access_token"], float(body["data"].get("expires_in", 300))
 
-    def batches(self, entity: str, window: Window) -> Iterator[list[dict]]:
+    def pages(self, entity: str, window: Window) -> Iterator[list[dict]]:
         fetch_key = None
         while True:
             params = {

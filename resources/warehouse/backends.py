@@ -4,6 +4,7 @@ batched INSERT … ON CONFLICT on SQLite. Both keep the newer version of a row, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -43,9 +44,12 @@ def merge_sql(spec: UpsertSpec, source: str, placeholder: str | None = None, uni
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a batch shares its sync time, and often its change times
 def _sqlite_time(value: dt.datetime | None) -> str | None:
     """UTC in SQLAlchemy's own SQLite storage format, so reads come back as datetimes."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if value is not None else None
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class SqliteBackend:
@@ -68,11 +72,17 @@ class SqliteBackend:
                 return _json
             return None
 
-        return [adapter(c) for c in spec.table.columns]
+        return [(i, a) for i, a in enumerate(adapter(c) for c in spec.table.columns) if a is not None]
 
-    def _adapt(self, table: str, rows: Sequence[tuple]) -> list[tuple]:
+    def _adapt(self, table: str, rows: Sequence[tuple]) -> list:
         adapters = self._adapters[table]
-        return [tuple(a(v) if a else v for a, v in zip(adapters, row)) for row in rows]
+        adapted = []
+        for row in rows:
+            row = list(row)
+            for i, adapt in adapters:
+                row[i] = adapt(row[i])
+            adapted.append(row)
+        return adapted
 
     def upsert(self, table: str, rows: Sequence[tuple]) -> None:
         spec = UPSERTS[table]
