@@ -32,6 +32,7 @@ from resources.warehouse.bulk import PartitionWriter, as_arrow, contract_schema
 
 # Contract tables the quality checks look references up in: given fresh statistics after a load.
 REFERENCED = ("customers", "vehicles", "repair_orders")
+PROGRESS_EVERY = 50  # blocks (about 250,000 lines) between progress lines in the run's log
 
 
 class _EntityLoad:
@@ -180,8 +181,10 @@ def load_extract_day(
             args = (writer, warehouse, entity, header, tz, entity in conforming, checked)
             load = loads[entity] = _EntityLoad(*args)
             try:
-                for block in reader.blocks(entity, window):
+                for n, block in enumerate(reader.blocks(entity, window), 1):
                     load.block(block)
+                    if log and n % PROGRESS_EVERY == 0:
+                        log.info(f"{entity}: {load.raw.rows:,} rows staged so far")
             except NotColumnar as exc:
                 if log:
                     log.warning(f"{entity}: {exc}; reading the file per record")

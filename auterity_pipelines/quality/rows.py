@@ -30,8 +30,12 @@ class PartitionRows:
     def add(self, table: str, rows) -> None:
         """An Arrow table of contract columns (a fast-path block)."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         rows = rows.select([c for c in rows.column_names if c in _checked(table)])
+        for i, field in enumerate(rows.schema):  # keys and codes repeat: kept once each
+            if pa.types.is_string(field.type):
+                rows = rows.set_column(i, field.name, pc.dictionary_encode(rows.column(i)))
         if self.by_day:
             rows = rows.append_column(DAY, pa.array([self.day] * rows.num_rows, pa.date32()))
         self.batches.setdefault(table, []).append((self.day, rows))
@@ -76,9 +80,11 @@ class PartitionRows:
         rows = pa.concat_tables(blocks, promote_options="permissive")
         del blocks
         contract = CONFORMED_TABLES[table].c
-        for name in rows.column_names:  # decimals travel as their text
-            if name in contract and isinstance(contract[name].type, Numeric):
-                rows = rows.set_column(rows.column_names.index(name), name, pc.cast(rows[name], pa.float64()))
+        for i, name in enumerate(rows.column_names):
+            if pa.types.is_dictionary(rows.schema.field(i).type):  # text again, one chunk at a time
+                rows = rows.set_column(i, name, pc.cast(rows.column(i), pa.string()))
+            if name in contract and isinstance(contract[name].type, Numeric):  # decimals travel as text
+                rows = rows.set_column(i, name, pc.cast(rows.column(i), pa.float64()))
         frame = rows.to_pandas(date_as_object=True, split_blocks=True, self_destruct=True)
         del rows
         frame.insert(0, "dealership_id", pd.Categorical([dealership_id or self.dealership_id] * len(frame)))

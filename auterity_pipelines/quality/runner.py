@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import Column, Engine, MetaData, Table, Text, exists, select, text
@@ -110,10 +111,14 @@ def _schema_verdict(table: str, columns: tuple[str, ...]) -> Verdict:
 
 
 def unknown(engine: Engine, column, values, *where) -> set:
-    """Which of `values` the warehouse lacks in `column`: one anti-join against the values,
-    staged in a temporary table (not thousands of IN lists)."""
-    values = [v for v in dict.fromkeys(values) if v is not None]
-    if not values:
+    """Which of `values` (an Arrow array) the warehouse lacks in `column`: one anti-join
+    against the distinct values, staged in a temporary table (not thousands of IN lists)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    values = pc.drop_null(pc.unique(values)).cast(pa.string())
+    if len(values) == 0:
         return set()
     staged = Table("check_values", MetaData(), Column("v", Text), prefixes=["TEMPORARY"])
     query = select(staged.c.v).where(~exists().where(column == staged.c.v, *where))
@@ -122,12 +127,13 @@ def unknown(engine: Engine, column, values, *where) -> set:
         conn.execute(staged.delete())
         raw = conn.connection.driver_connection
         if engine.dialect.name == "postgresql":
-            with raw.cursor() as cur, cur.copy("COPY check_values (v) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row((value,))
+            buffer = io.BytesIO()  # as CSV from Arrow: no Python string per value
+            pa_csv.write_csv(pa.table({"v": values}), buffer, pa_csv.WriteOptions(include_header=False))
+            with raw.cursor() as cur, cur.copy("COPY check_values (v) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buffer.getbuffer())
             conn.execute(text("ANALYZE check_values"))
         else:
-            raw.executemany("INSERT INTO check_values (v) VALUES (?)", ((v,) for v in values))
+            raw.executemany("INSERT INTO check_values (v) VALUES (?)", ((v,) for v in values.to_pylist()))
         missing = set(conn.execute(query).scalars())
         staged.drop(conn)
     return missing
@@ -139,10 +145,12 @@ def with_references(engine: Engine, table: str, frame, dealership_id: str):
     Customers and repair orders are the rooftop's own. A deal's vehicle is the rooftop's stock; a
     repair order's may be any the group has seen, or a car never stocked, known by a valid VIN.
     """
+    import pyarrow as pa
+
     from auterity_pipelines.vin import decode
 
     def known(name: str, column, *where):
-        missing = unknown(engine, column, frame[name].dropna().unique(), *where)
+        missing = unknown(engine, column, pa.array(frame[name]), *where)
         if name == "vin" and table == "repair_orders":
             missing = {v for v in missing if not decode(v).valid}
         return frame[name].isna() | ~frame[name].isin(missing)

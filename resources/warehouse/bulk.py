@@ -1,14 +1,15 @@
 """One rooftop-day of extract files into the warehouse in one transaction, set-based.
 
 Each entity's rows are staged once (COPY of Arrow-written CSV on PostgreSQL, one executemany
-on SQLite) with the text of every field, the raw key, and the typed contract columns where
-the row conformed. The raw table's payload is built by the database from the staged text,
-and the contract table is merged from the same staging rows: nothing is read back. The
-transaction commits only when the caller has checked every file whole.
+on SQLite): the text of every field, and only those values the database cannot read back from
+that text (`PartitionWriter._plan`). The raw table's payload is built by the database from the
+staged text, and the contract table is merged from the same staged rows: nothing is read
+back. The transaction commits only when the caller has checked every file whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 from collections.abc import Sequence
@@ -169,7 +170,7 @@ class PartitionWriter:
         return column.type.compile(dialect=self.engine.dialect)
 
     def stage(self, entity: str, block: pa.Table) -> None:
-        """Rows of `k, m, ok, p0…pn[, contract columns]`, in the order `begin_entity` declared."""
+        """Rows of `ok, plain, p0…pn` and the staged columns, in the order `begin_entity` declared."""
         if block.num_rows == 0:
             return
         stage = _stage(entity)
@@ -285,7 +286,10 @@ class PartitionWriter:
         try:
             if self.transaction.is_active:
                 self.transaction.rollback()
-            self._drop_stages()  # a pooled connection keeps its temporary tables
+            # SQLite keeps temporary tables past a rollback, on a connection the pool keeps;
+            # a connection that broke has none to keep, and its own error is the one to see.
+            with contextlib.suppress(DBAPIError):
+                self._drop_stages()
         finally:
             self.conn.close()
 

@@ -85,6 +85,12 @@ def seeded_extract(root, malformed_rows: bool) -> None:
             handle.write(
                 "short-row,2026-11-16T10:00:00Z,Pat\n\nlong-row,2026-11-16T10:00:00Z,a,b,c,d,e,f,g,h,i\n"
             )
+    seeded_manifest(root)
+
+
+def seeded_manifest(root) -> None:
+    """The manifest recomputed for the files as they are now, independently of the reader."""
+    folder = root / DAY.isoformat()
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     for name in manifest["files"]:
@@ -152,13 +158,33 @@ def test_one_pass_leaves_what_the_per_record_path_leaves(tmp_path, new_warehouse
     assert contract_stats["repair_order_lines"].rows == len(want["repair_order_lines"])
 
 
-def test_a_rerun_changes_nothing_and_quarantine_releases_what_now_conforms(tmp_path, new_warehouse):
+def test_a_rerun_changes_nothing_and_a_corrected_record_leaves_quarantine(tmp_path, new_warehouse):
     seeded_extract(tmp_path, malformed_rows=False)
     warehouse = new_warehouse()
     one_pass(warehouse, tmp_path)
     first = tables(warehouse)
     one_pass(warehouse, tmp_path)
     assert tables(warehouse) == first
+
+    # The DMS corrects the negative labour hours (seed-5) in a later version of the record.
+    lines = tmp_path / DAY.isoformat() / "repair_order_lines.csv"
+    text_now = lines.read_text(encoding="utf-8")
+    bad = ",".join(line(5, labor_hours="-1"))
+    assert bad in text_now
+    lines.write_text(
+        text_now.replace(bad, ",".join(line(5, modified_at="2026-11-16T11:00:00"))), encoding="utf-8"
+    )
+    seeded_manifest(tmp_path)
+    _, contract = one_pass(warehouse, tmp_path)
+    assert contract["repair_order_lines"].released == 1
+    with warehouse.engine.connect() as conn:
+        left = set(conn.execute(select(quarantine.c.source_id)).scalars())
+        hours = conn.execute(
+            select(CONFORMED_TABLES["repair_order_lines"].c.labor_hours).where(
+                CONFORMED_TABLES["repair_order_lines"].c.ro_number == "RO-seed-5"
+            )
+        ).scalar_one()
+    assert "seed-5" not in left and "seed-3" in left and float(hours) == 1.5
 
 
 def test_a_file_that_disagrees_with_its_manifest_commits_nothing(tmp_path, new_warehouse):
