@@ -153,7 +153,11 @@ def expectations(check: str, table: str, now: dt.datetime) -> list[Expect]:
             for column in REFERENCE_COLUMNS[table]
         ]
     if check == "valid_vin_share":
+        # A share of rows, not a mean: a row-level expectation is judged day by day in a month.
         return [
-            Expect("ExpectColumnMeanToBeBetween", {"column": "vin_valid", "min_value": MIN_VALID_VIN_SHARE})
+            Expect(
+                "ExpectColumnValuesToBeInSet",
+                {"column": "vin_valid", "value_set": [True], "mostly": MIN_VALID_VIN_SHARE},
+            )
         ]
     raise ValueError(f"{check} is not a Great Expectations check")

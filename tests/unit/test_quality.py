@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from auterity_pipelines.quality.gx import validate
-from auterity_pipelines.quality.suites import CHECKS, FAILING_ROWS, expectations, key_columns
+from auterity_pipelines.quality.suites import CHECKS, FAILING_ROWS, Expect, expectations, key_columns
 from auterity_pipelines.quality.volume import judge_volume
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
@@ -104,14 +104,42 @@ def test_failing_rows_are_capped():
     assert f"{n} of {n} rows unexpected" in outcome.summary()
 
 
-def test_the_valid_vin_share_is_a_mean():
+def test_the_valid_vin_share_is_a_share_of_rows():
     frame = pd.DataFrame(
         {"dealership_id": ["r1"] * 10, "vin": list("ABCDEFGHJK"), "vin_valid": [True] * 8 + [False] * 2}
     )
-    outcome = validate(
-        frame, expectations("valid_vin_share", "vehicles", NOW), key_columns("vehicles"), "vins"
+    expects = expectations("valid_vin_share", "vehicles", NOW)
+    outcome = validate(frame, expects, key_columns("vehicles"), "vins")
+    assert not outcome.passed and "2 of 10 rows unexpected" in outcome.summary()
+    assert {r["vin"] for r in outcome.failing_rows} == {"J", "K"}
+    frame.loc[8, "vin_valid"] = True  # 9 of 10: enough
+    assert validate(frame, expects, key_columns("vehicles"), "vins").passed
+
+
+def test_a_month_is_judged_day_by_day_in_one_run():
+    from auterity_pipelines.quality.gx import validate_by
+
+    days = [dt.date(2026, 5, 1)] * 10 + [dt.date(2026, 5, 2)] * 10
+    frame = pd.DataFrame(
+        {
+            "dealership_id": ["r1"] * 20,
+            "vin": [f"V{i}" for i in range(10)] * 2,  # the same vehicles both days: unique within a day
+            "vin_valid": [True] * 10 + [True] * 8 + [False] * 2,
+            "mileage": [10] * 19 + [-5],
+            "day": days,
+        }
     )
-    assert not outcome.passed and "observed 0.8" in outcome.summary()
+    groups = {
+        "vins": expectations("valid_vin_share", "vehicles", NOW),
+        "keys": expectations("keys_present_and_unique", "vehicles", NOW),
+        "range": [Expect("ExpectColumnValuesToBeBetween", {"column": "mileage", "min_value": 0})],
+    }
+    outcomes = validate_by(frame, groups, key_columns("vehicles"), "day")
+    first, second = outcomes[days[0]], outcomes[days[-1]]
+    assert first["vins"].passed and first["keys"].passed and first["range"].passed
+    assert not second["vins"].passed and "2 of 10 rows unexpected" in second["vins"].summary()
+    assert second["keys"].passed  # a vehicle on both days is not a duplicate
+    assert not second["range"].passed and second["range"].failing_rows[0]["vin"] == "V9"
 
 
 def test_blocking_checks_guard_the_contract_and_soft_ones_warn():
