@@ -18,6 +18,7 @@ import json
 import pytest
 from sqlalchemy import String, cast, select, text
 
+from assets import extract_load
 from assets.extract_load import load_extract_day
 from assets.sync import RawLoader, conform_partition
 from auterity_pipelines.quality.rows import PartitionRows
@@ -136,6 +137,12 @@ def tables(warehouse) -> dict[str, list[tuple]]:
         shown.append((table, [cast(c, String) if postgres else c for c in columns]))
     with warehouse.engine.connect() as conn:
         return {t.name: sorted(map(tuple, conn.execute(select(*cols)).all()), key=repr) for t, cols in shown}
+
+
+@pytest.fixture(autouse=True)
+def every_block_through_arrow(monkeypatch):
+    """The fast rules on every block, however small: this file's days are."""
+    monkeypatch.setattr(extract_load, "SMALL_BLOCK", 0)
 
 
 @pytest.mark.parametrize("malformed_rows", [False, True], ids=["arrow", "per-record-fallback"])
