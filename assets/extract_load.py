@@ -6,6 +6,11 @@ quarantine them with a reason. Everything is staged and merged in one transactio
 rooftop-day, committed only after every file has matched its manifest. A file the Arrow reader
 does not take whole is read again per record, within the same transaction.
 
+Contract rows come from the staged records, not from what raw holds after the merge: a staged
+record older than raw's current version is still conformed, and the contract table's own
+version guard keeps the newer row (only its conform failure, if any, is quarantined where a
+read-back would not have seen it).
+
 The sync asset and `bench/dms_load` run exactly this code.
 """
 
