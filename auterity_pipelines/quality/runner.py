@@ -51,17 +51,22 @@ def run_checks_by_day(
     """Each check's verdict for each day, from one Great Expectations run over all the days'
     rows (`frame` has a `day` column when there is more than one day)."""
     from auterity_pipelines.quality.gx import validate_by
-    from auterity_pipelines.quality.store import volume_history
+    from auterity_pipelines.quality.store import volume_histories
 
     by = DAY if len(days) > 1 else None
     sizes = frame[by].value_counts().to_dict() if by and not frame.empty else {}
     rows = {day: sizes.get(day, 0) if by else len(frame) for day in days}
     verdicts: dict[dt.date, dict[str, Verdict]] = {day: {} for day in days}
     row_checks: dict[str, list] = {}
+    histories = (
+        volume_histories(engine, dealership_id, table, days)
+        if any(c.name == "volume_within_trailing_range" for c in checks)
+        else {}
+    )
     for check in checks:
         for day in days:
             if check.name == "volume_within_trailing_range":
-                history = volume_history(engine, dealership_id, table, day)
+                history = histories[day]
                 v = judge_volume(rows[day], history)
                 extra = {
                     "trailing_days_loaded": len(history),

@@ -10,20 +10,27 @@ from auterity_pipelines.quality.volume import TRAILING_DAYS
 from auterity_pipelines.schema import partition_volumes, quality_results
 
 
-def volume_history(engine: Engine, dealership_id: str, table: str, day: dt.date) -> list[int]:
-    """Rows of the trailing days before `day` that were loaded, oldest first."""
+def volume_histories(
+    engine: Engine, dealership_id: str, table: str, days: list[dt.date]
+) -> dict[dt.date, list[int]]:
+    """For each of `days`, the rows of the trailing days before it that were loaded, oldest
+    first; read in one query (a history month has thirty days)."""
     query = (
-        select(partition_volumes.c.rows)
+        select(partition_volumes.c.day, partition_volumes.c.rows)
         .where(
             partition_volumes.c.dealership_id == dealership_id,
             partition_volumes.c.table_name == table,
-            partition_volumes.c.day >= day - dt.timedelta(days=TRAILING_DAYS),
-            partition_volumes.c.day < day,
+            partition_volumes.c.day >= min(days) - dt.timedelta(days=TRAILING_DAYS),
+            partition_volumes.c.day < max(days),
         )
         .order_by(partition_volumes.c.day)
     )
     with engine.connect() as conn:
-        return list(conn.execute(query).scalars())
+        loaded = conn.execute(query).all()
+    return {
+        day: [rows for seen, rows in loaded if day - dt.timedelta(days=TRAILING_DAYS) <= seen < day]
+        for day in days
+    }
 
 
 def failed_blocking(engine: Engine, dealership_id: str, day: dt.date, tables: list[str]) -> list[str]:
