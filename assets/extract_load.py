@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from assets.sync import LoadStats
 from auterity_pipelines import columnar
+from auterity_pipelines.column_kernels import UTC_MICROS
 from auterity_pipelines.conform import CONFORMERS, RecordError, raw_key
 from auterity_pipelines.quality.rows import PartitionRows
 from auterity_pipelines.records import ENTITIES
@@ -131,7 +132,7 @@ class _EntityLoad:
             "ok": pa.array(ok, pa.bool_()),
             "plain": pa.array(np.zeros(len(kept), dtype=bool)),
             **{f"p{i}": pa.array([texts[i][n] for n in kept], pa.string()) for i in range(len(self.header))},
-            "m": pa.array(times, columnar.UTC_MICROS),
+            "m": pa.array(times, UTC_MICROS),
             **{f.name: pa.array(values[f.name], f.type) for f in self.schema},
         }
 

@@ -22,16 +22,8 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Boolean, DateTime, Engine, Integer, text
 from sqlalchemy.exc import DBAPIError
 
-from auterity_pipelines.columnar import (
-    KEY,
-    OTHER,
-    RULES,
-    TEXT,
-    TIME,
-    UTC_MICROS,
-    WHITESPACE,
-    Modified,
-)
+from auterity_pipelines.column_kernels import UTC_MICROS, WHITESPACE
+from auterity_pipelines.columnar import KEY, OTHER, RULES, TEXT, TIME, Modified
 from auterity_pipelines.conform import CONFORMERS
 from resources.warehouse.backends import merge_sql
 from resources.warehouse.upserts import UPSERTS

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pytest
 
-from auterity_pipelines import columnar
+from auterity_pipelines import column_kernels, columnar
 from auterity_pipelines.conform import CONFORMERS, RecordError, raw_key
 from auterity_pipelines.records import columns
 
@@ -131,7 +131,7 @@ def test_local_times_follow_python_across_both_changes_of_offset():
     starts = [dt.datetime(2026, 3, 8, 0, 0), dt.datetime(2026, 11, 1, 0, 0)]
     stamps = [s + dt.timedelta(minutes=m, seconds=7) for s in starts for m in range(240)]
     values = pa.array([s.isoformat() for s in stamps])
-    got = columnar.times(values, TZ)
+    got = column_kernels.times(values, TZ)
     for stamp, value, ok in zip(stamps, got.values.to_pylist(), got.ok):
         assert ok and value == stamp.replace(tzinfo=TZ).astimezone(dt.UTC), stamp
 
