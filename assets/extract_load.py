@@ -28,13 +28,14 @@ import pyarrow.compute as pc
 from assets.sync import LoadStats
 from auterity_pipelines import columnar
 from auterity_pipelines.column_kernels import UTC_MICROS
+from auterity_pipelines.columnar import as_arrow, contract_schema
 from auterity_pipelines.conform import CONFORMERS, RecordError, raw_key
 from auterity_pipelines.quality.rows import PartitionRows
 from auterity_pipelines.records import ENTITIES
 from resources.dms.extract import ExtractReader, NotColumnar
 from resources.dms.window import Window
 from resources.warehouse import Warehouse, quarantine_row
-from resources.warehouse.bulk import PartitionWriter, as_arrow, contract_schema
+from resources.warehouse.bulk import PartitionWriter
 
 # Contract tables the quality checks look references up in: given fresh statistics after a load.
 REFERENCED = ("customers", "vehicles", "repair_orders")

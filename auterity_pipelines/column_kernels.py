@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auterity_pipelines.conform import CONSENT_NO, CONSENT_YES
+
 # What str.strip() strips: every character Python calls whitespace (all below U+3001).
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 _DATE_TIME = (
@@ -48,12 +50,17 @@ def text(values: pa.Array, limit: int = 4000) -> pa.Array:
     return pc.if_else(pc.equal(cut, ""), pa.scalar(None, pa.string()), cut)
 
 
+def fits(values: pa.Array, longest: int) -> pa.Array:
+    """Where a value (or its absence) fits a column of `longest` characters."""
+    return pc.or_kleene(pc.is_null(values), pc.less_equal(pc.utf8_length(values), longest))
+
+
 def ascii_case(values: pa.Array, limit: int, upper: bool, longest: int | None = None) -> Column:
     """Text lower- or upper-cased; only ASCII is settled here, where Arrow and Python agree."""
     cut = text(values, limit)
     ok = pc.or_kleene(pc.is_null(cut), pc.string_is_ascii(cut))
     if longest is not None:
-        ok = pc.and_kleene(ok, pc.or_kleene(pc.is_null(cut), pc.less_equal(pc.utf8_length(cut), longest)))
+        ok = pc.and_kleene(ok, fits(cut, longest))
     return Column(pc.ascii_upper(cut) if upper else pc.ascii_lower(cut), bools(ok))
 
 
@@ -65,7 +72,8 @@ def times(values: pa.Array, tz: ZoneInfo) -> Column:
     """ISO 8601 text to UTC, a time without an offset being the rooftop's local time."""
     raw = text(values)
     micros = np.zeros(len(raw), dtype="int64")
-    settled = bools(pc.is_null(raw))
+    missing = bools(pc.is_null(raw))
+    settled = missing.copy()
     zoned = bools(pc.match_substring_regex(raw, _ZONED))
     rest = ~zoned & ~settled
     naive = np.zeros(len(raw), dtype=bool)
@@ -77,7 +85,6 @@ def times(values: pa.Array, tz: ZoneInfo) -> Column:
             where = np.flatnonzero(mask)
             micros[where] = got
             settled[where[ok]] = True
-    missing = bools(pc.is_null(raw))
     valid = settled & ~missing
     # Written with its offset, the text reads as the same instant anywhere.
     derivable = missing | (zoned & settled)
@@ -149,13 +156,10 @@ def whole(values: pa.Array, low: int, high: int, need: bool = False) -> Column:
     return Column(pa.array(numbers, mask=~in_range), ok)
 
 
-_YES = ["true", "yes", "y", "1", "opt-in", "opted_in", "in"]
-_NO = ["false", "no", "n", "0", "opt-out", "opted_out", "out"]
-
-
 def consent(values: pa.Array) -> Column:
     raw = pc.ascii_lower(text(values, 20))
-    yes, no = pc.is_in(raw, pa.array(_YES)), pc.is_in(raw, pa.array(_NO))
+    yes = pc.is_in(raw, pa.array(sorted(CONSENT_YES)))
+    no = pc.is_in(raw, pa.array(sorted(CONSENT_NO)))
     ok = pc.or_kleene(pc.is_null(raw), pc.and_kleene(pc.string_is_ascii(raw), pc.or_kleene(yes, no)))
     return Column(pc.if_else(pc.is_null(raw), pa.scalar(None, pa.bool_()), yes), bools(ok))
 

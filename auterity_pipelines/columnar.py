@@ -9,26 +9,31 @@ or say why it cannot load. `tests/unit/test_columnar.py` holds the two to agreem
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import Boolean, DateTime, Integer
 
 from auterity_pipelines.column_kernels import (
+    UTC_MICROS,
     Column,
     ascii_case,
     bools,
     consent,
     decimals,
+    fits,
     required,
     text,
     times,
     unchanged,
     whole,
 )
+from auterity_pipelines.conform import CONFORMERS, latest_model_year
+from auterity_pipelines.schema import CONFORMED_TABLES
 
 
 class Fields:
@@ -64,8 +69,7 @@ class PlainText:
         values = text(f[self.source], self.limit)
         ok = pc.is_valid(values) if self.need else pa.array(np.ones(len(values), dtype=bool))
         if self.longest is not None:
-            fits = pc.or_kleene(pc.is_null(values), pc.less_equal(pc.utf8_length(values), self.longest))
-            ok = pc.and_kleene(ok, fits)
+            ok = pc.and_kleene(ok, fits(values, self.longest))
         return Column(values, bools(ok))
 
 
@@ -76,13 +80,15 @@ class Number:
     source: str
     minimum: int | None = 0
     whole_digits: int = 10
-    whole: tuple[int, int] | None = None  # (low, high): a whole number
+    whole: tuple[int, int | None] | None = None  # (low, high): a whole number; high None: a model year
     need: bool = False
     kind = NUMBER
 
     def __call__(self, f: Fields, tz: ZoneInfo) -> Column:
         if self.whole:
-            column = whole(f[self.source], *self.whole, need=self.need)
+            low, high = self.whole
+            high = latest_model_year() if high is None else high  # today's, as conform.py asks it
+            column = whole(f[self.source], low, high, need=self.need)
         else:
             column = decimals(f[self.source], self.minimum, self.whole_digits)
         column.derivable = column.ok
@@ -135,10 +141,6 @@ class Consent:
 Rule = PlainText | Number | Time | Modified | Cased | Consent
 _own_id = PlainText("source_id", longest=128)
 _updated = Modified()
-
-
-def _year_limit() -> int:
-    return dt.date.today().year + 2
 
 
 def _money(source: str, minimum: int | None = 0, whole_digits: int = 10) -> Number:
@@ -197,7 +199,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "last_name": PlainText("last_name", 100),
         "email": Cased("email"),
         "phone": PlainText("phone", 40),
-        "vehicle_year": Number("vehicle_year", whole=(1900, _year_limit())),
+        "vehicle_year": Number("vehicle_year", whole=(1900, None)),
         "vehicle_make": PlainText("vehicle_make", 60),
         "vehicle_model": PlainText("vehicle_model", 80),
         "vehicle_vin": Cased("vehicle_vin", upper=True),
@@ -207,6 +209,28 @@ RULES: dict[str, dict[str, Rule]] = {
     },
 }
 KEY = PlainText("source_id", 128, need=True)  # the raw key's id: `raw_key`'s rule
+
+
+def arrow_type(column) -> pa.DataType:
+    """How a contract column is carried between the conformers and the database."""
+    if isinstance(column.type, DateTime):
+        return UTC_MICROS
+    if isinstance(column.type, Boolean):
+        return pa.bool_()
+    if isinstance(column.type, Integer):
+        return pa.int64()
+    return pa.string()  # text, and decimals as the text that names them exactly
+
+
+def contract_schema(entity: str) -> pa.Schema:
+    """The contract columns a conformer fills (the dealership is the partition's)."""
+    table = CONFORMED_TABLES[CONFORMERS[entity][0]]
+    return pa.schema([(c.name, arrow_type(c)) for c in table.columns if c.name != "dealership_id"])
+
+
+def as_arrow(value: object) -> object:
+    """A conformer's value as `contract_schema` carries it."""
+    return str(value) if isinstance(value, Decimal) else value
 
 
 @dataclass

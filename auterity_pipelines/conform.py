@@ -70,8 +70,9 @@ def parse_int(value: object, field: str, low: int, high: int) -> int | None:
     return int(number)
 
 
-_YES = {"true", "yes", "y", "1", "opt-in", "opted_in", "in"}
-_NO = {"false", "no", "n", "0", "opt-out", "opted_out", "out"}
+# What a DMS writes for a contact preference, lower-cased.
+CONSENT_YES = frozenset({"true", "yes", "y", "1", "opt-in", "opted_in", "in"})
+CONSENT_NO = frozenset({"false", "no", "n", "0", "opt-out", "opted_out", "out"})
 
 
 def parse_consent(value: object, field: str) -> bool | None:
@@ -81,9 +82,9 @@ def parse_consent(value: object, field: str) -> bool | None:
     raw = text(value, 20)
     if raw is None:
         return None
-    if raw.lower() in _YES:
+    if raw.lower() in CONSENT_YES:
         return True
-    if raw.lower() in _NO:
+    if raw.lower() in CONSENT_NO:
         return False
     raise RecordError(f"{field} {raw!r} is not a yes or no")
 
@@ -99,7 +100,8 @@ def raw_key(record: dict, tz: ZoneInfo) -> tuple[str, dt.datetime]:
     return source_id, modified
 
 
-def _year_limit() -> int:
+def latest_model_year() -> int:
+    """The newest model year a record may state: two years ahead of today."""
     return dt.date.today().year + 2
 
 
@@ -123,7 +125,7 @@ def vehicle(dealership_id: str, r: dict, tz: ZoneInfo) -> dict:
     vin = text(r.get("vin"), 64)
     if vin is None:
         raise RecordError("vin is missing: a vehicle is keyed by its VIN")
-    stated = parse_int(r.get("model_year"), "model_year", 1900, _year_limit())
+    stated = parse_int(r.get("model_year"), "model_year", 1900, latest_model_year())
     decoded = vins.decode(vin, stated)
     if len(decoded.vin) > 17:
         raise RecordError(f"vin {vin!r} is longer than 17 characters")
@@ -212,7 +214,7 @@ def lead(dealership_id: str, r: dict, tz: ZoneInfo) -> dict:
         "last_name": text(r.get("last_name"), 100),
         "email": email.lower() if email else None,
         "phone": text(r.get("phone"), 40),
-        "vehicle_year": parse_int(r.get("vehicle_year"), "vehicle_year", 1900, _year_limit()),
+        "vehicle_year": parse_int(r.get("vehicle_year"), "vehicle_year", 1900, latest_model_year()),
         "vehicle_make": text(r.get("vehicle_make"), 60),
         "vehicle_model": text(r.get("vehicle_model"), 80),
         "vehicle_vin": _vin_ref(r.get("vehicle_vin")),

@@ -21,7 +21,7 @@ class PartitionRows:
     a month is checked in one run per table.
     """
 
-    def __init__(self, dealership_id: str | None = None, by_day: bool = False):
+    def __init__(self, dealership_id: str, by_day: bool = False):
         self.dealership_id = dealership_id
         self.by_day = by_day
         self.day: dt.date | None = None
@@ -44,7 +44,7 @@ class PartitionRows:
         """Contract rows as tuples (the per-record path)."""
         import pyarrow as pa
 
-        from resources.warehouse.bulk import arrow_type, as_arrow
+        from auterity_pipelines.columnar import arrow_type, as_arrow
 
         contract = CONFORMED_TABLES[table]
         keep = [(i, c) for i, c in enumerate(columns) if c in _checked(table)]
@@ -67,7 +67,7 @@ class PartitionRows:
         """Forget a table's rows: they are checked."""
         self.batches.pop(table, None)
 
-    def frame(self, table: str, dealership_id: str | None = None):
+    def frame(self, table: str):
         """The checked rows of a table as one pandas frame (money as floats, times as UTC); the
         collected blocks are handed over to it, so a table's rows can be framed once."""
         import pandas as pd
@@ -87,7 +87,7 @@ class PartitionRows:
                 rows = rows.set_column(i, name, pc.cast(rows.column(i), pa.float64()))
         frame = rows.to_pandas(date_as_object=True, split_blocks=True, self_destruct=True)
         del rows
-        frame.insert(0, "dealership_id", pd.Categorical([dealership_id or self.dealership_id] * len(frame)))
+        frame.insert(0, "dealership_id", pd.Categorical([self.dealership_id] * len(frame)))
         return frame
 
 

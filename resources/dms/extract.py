@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -24,8 +25,9 @@ class ExtractIncomplete(RuntimeError):
 
 
 class NotColumnar(RuntimeError):
-    """A file the Arrow reader does not take whole (a row of the wrong width, a blank line,
-    text it cannot decode): the per-record reader reads it instead, and says what is wrong."""
+    """A file the Arrow reader does not take whole (a row of the wrong width, a blank line, a
+    field longer than a block, a column named twice, text it cannot decode): the per-record
+    reader reads it instead, and says what is wrong."""
 
 
 class _Hashing(io.RawIOBase):
@@ -71,13 +73,26 @@ def _has_empty_row(block: pa.Table) -> bool:
     return pc.any(empty).as_py()
 
 
+@contextlib.contextmanager
+def _text(path: Path) -> Iterator:
+    """A file opened as the UTF-8 text the format requires; bytes that are not are a refusal
+    that names the file, not a crash."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            yield handle
+    except UnicodeDecodeError as exc:
+        raise ExtractIncomplete(
+            f"{path}: not UTF-8 text ({exc.reason}, byte {exc.object[exc.start : exc.end]!r})"
+        ) from None
+
+
 def file_digest(path: Path) -> tuple[int, str]:
     """Data rows (CSV-aware: quoted newlines stay in their row) and SHA-256 of a file."""
     sha = hashlib.sha256()
     with path.open("rb") as raw:
         for chunk in iter(lambda: raw.read(1 << 20), b""):
             sha.update(chunk)
-    with path.open(newline="", encoding="utf-8") as text:
+    with _text(path) as text:
         rows = sum(1 for _ in csv.reader(text)) - 1
     return max(rows, 0), sha.hexdigest()
 
@@ -149,7 +164,7 @@ class ExtractReader:
 
     def header(self, entity: str, window: Window) -> list[str]:
         path = self.path(entity, window)
-        with path.open(newline="", encoding="utf-8") as handle:
+        with _text(path) as handle:
             return _header(path, entity, next(csv.reader(handle), []))
 
     def blocks(self, entity: str, window: Window, block_bytes: int = 1 << 20) -> Iterator[pa.Table]:
@@ -157,6 +172,8 @@ class ExtractReader:
         and held to the manifest after the last block (ExtractIncomplete if it disagrees)."""
         path = self.path(entity, window)
         header = self.header(entity, window)
+        if len(set(header)) < len(header):  # a record keeps a repeated column's last value
+            raise NotColumnar(f"{path.name}: the header names a column twice")
         refused: list[str] = []
 
         def refuse(row) -> str:
@@ -199,7 +216,7 @@ class ExtractReader:
         path = self.path(entity, window)
         if path is None:
             return
-        with path.open(newline="", encoding="utf-8") as handle:
+        with _text(path) as handle:
             reader = csv.reader(handle)
             header = _header(path, entity, next(reader, []))
             width = len(header)

@@ -14,44 +14,21 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from sqlalchemy import Boolean, DateTime, Engine, Integer, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from auterity_pipelines.column_kernels import UTC_MICROS, WHITESPACE
-from auterity_pipelines.columnar import KEY, OTHER, RULES, TEXT, TIME, Modified
+from auterity_pipelines.column_kernels import WHITESPACE
+from auterity_pipelines.columnar import KEY, OTHER, RULES, TEXT, TIME, Modified, contract_schema
 from auterity_pipelines.conform import CONFORMERS
 from resources.warehouse.backends import merge_sql
 from resources.warehouse.upserts import UPSERTS
 
 # Functions take at most 100 arguments on PostgreSQL (127 on SQLite): 50 keys and values a call.
 _PAIRS_PER_CALL = 50
-
-
-def arrow_type(column) -> pa.DataType:
-    """How a contract column is carried between the conformers and the database."""
-    if isinstance(column.type, DateTime):
-        return UTC_MICROS
-    if isinstance(column.type, Boolean):
-        return pa.bool_()
-    if isinstance(column.type, Integer):
-        return pa.int64()
-    return pa.string()  # text, and decimals as the text that names them exactly
-
-
-def contract_schema(entity: str) -> pa.Schema:
-    """The contract columns a conformer fills (the dealership is the partition's)."""
-    table = UPSERTS[CONFORMERS[entity][0]].table
-    return pa.schema([(c.name, arrow_type(c)) for c in table.columns if c.name != "dealership_id"])
-
-
-def as_arrow(value: object) -> object:
-    """A conformer's value as `contract_schema` carries it."""
-    return str(value) if isinstance(value, Decimal) else value
 
 
 @dataclass

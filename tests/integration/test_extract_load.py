@@ -165,6 +165,56 @@ def test_one_pass_leaves_what_the_per_record_path_leaves(tmp_path, new_warehouse
     assert contract_stats["repair_order_lines"].rows == len(want["repair_order_lines"])
 
 
+def _repeat_a_column(lines) -> None:
+    """A header that names a column twice: the record keeps the last, as a dict does."""
+    with lines.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with lines.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [[*rows[0], "op_code"], *([*r, f"D{n}"] for n, r in enumerate(rows[1:]))]
+        )
+
+
+def _a_field_past_a_block(lines) -> None:
+    """One complaint longer than the Arrow reader's block."""
+    with lines.open("a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerow(line(900, complaint="x" * 1_500_000))
+
+
+@pytest.mark.parametrize(
+    "odd", [_repeat_a_column, _a_field_past_a_block], ids=["repeated-column", "huge-field"]
+)
+def test_an_odd_file_leaves_what_the_per_record_path_leaves(tmp_path, new_warehouse, odd):
+    seeded_extract(tmp_path, malformed_rows=False)
+    odd(tmp_path / DAY.isoformat() / "repair_order_lines.csv")
+    seeded_manifest(tmp_path)
+    before, after = new_warehouse(), new_warehouse()
+    per_record(before, tmp_path)
+    one_pass(after, tmp_path)
+    want, got = tables(before), tables(after)
+    for name in want:
+        assert got[name] == want[name], name
+    assert want["repair_order_lines"]  # the file loaded
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_name_and_commits_nothing(tmp_path, new_warehouse):
+    seeded_extract(tmp_path, malformed_rows=False)
+    lines = tmp_path / DAY.isoformat() / "repair_order_lines.csv"
+    lines.write_bytes(
+        lines.read_bytes() + ",".join(line(901, complaint="caf\xe9")).encode("latin-1") + b"\r\n"
+    )
+    manifest = json.loads((tmp_path / DAY.isoformat() / "manifest.json").read_text())
+    manifest["files"][lines.name] = {"rows": manifest["files"][lines.name]["rows"] + 1,
+                                     "sha256": hashlib.sha256(lines.read_bytes()).hexdigest()}  # fmt: skip
+    (tmp_path / DAY.isoformat() / "manifest.json").write_text(json.dumps(manifest))
+    warehouse = new_warehouse()
+    with pytest.raises(ExtractIncomplete, match=r"repair_order_lines\.csv: not UTF-8 text"):
+        one_pass(warehouse, tmp_path)
+    with warehouse.engine.connect() as conn:
+        for table in [*RAW_TABLES.values(), *CONFORMED_TABLES.values(), quarantine]:
+            assert conn.execute(text(f"SELECT count(*) FROM {table.name}")).scalar() == 0, table.name
+
+
 def test_a_rerun_changes_nothing_and_a_corrected_record_leaves_quarantine(tmp_path, new_warehouse):
     seeded_extract(tmp_path, malformed_rows=False)
     warehouse = new_warehouse()
