@@ -114,8 +114,8 @@ def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Wareho
         )
         checks = {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
         if checks:
-            frame = checked.frame(table)
-            yield from evaluate(warehouse, key, table, frame, dealership_id, day, context.run.run_id, checks)
+            rows = checked.rows(table)
+            yield from evaluate(warehouse, key, table, rows, dealership_id, day, context.run.run_id, checks)
         checked.discard(table)  # a table's rows are checked: let them go
     # The run says its event is done, not a sensor: the sync the event asked for has loaded its day.
     event_id = context.run.tags.get(EVENT_TAG)

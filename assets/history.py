@@ -91,7 +91,7 @@ def dms_history(
         checks = [c for c in CHECKS if table in c.tables]
         if loaded:
             verdicts = judge_days(
-                warehouse, checks, table, checked.frame(table), dealership_id, loaded, run_id
+                warehouse, checks, table, checked.rows(table), dealership_id, loaded, run_id
             )
             failed_checks += sum(not v.passed for by_check in verdicts.values() for v in by_check.values())
         checked.discard(table)

@@ -9,7 +9,7 @@ import datetime as dt
 
 import dagster as dg
 
-from auterity_pipelines.quality.rows import PartitionRows
+from auterity_pipelines.quality.rows import PartitionRows, TableRows
 from auterity_pipelines.quality.suites import CHECKS, FAILING_ROWS, Check
 
 __all__ = ["PartitionRows", "check_specs", "evaluate", "judge_days"]
@@ -31,7 +31,7 @@ def evaluate(
     warehouse,
     asset_key: dg.AssetKey,
     table: str,
-    frame,
+    rows: TableRows,
     dealership_id: str,
     day: dt.date,
     run_id: str,
@@ -40,19 +40,26 @@ def evaluate(
 ) -> list[dg.AssetCheckResult]:
     """Every selected check of one table on the day's conformed rows; results also kept in the warehouse."""
     checks = [c for c in CHECKS if table in c.tables and c.name in selected]
-    verdicts = judge_days(warehouse, checks, table, frame, dealership_id, [day], run_id, now)[day]
+    verdicts = judge_days(warehouse, checks, table, rows, dealership_id, [day], run_id, now)[day]
     return [_result(asset_key, check, verdicts[check.name]) for check in checks]
 
 
 def judge_days(
-    warehouse, checks: list[Check], table: str, frame, dealership_id: str, days, run_id: str, now=None
+    warehouse,
+    checks: list[Check],
+    table: str,
+    rows: TableRows,
+    dealership_id: str,
+    days,
+    run_id: str,
+    now=None,
 ):
     """The checks of one table on several days' rows (a `day` column tells them apart), in one
     Great Expectations run; each day's verdicts kept in `quality_results`, and returned."""
     from auterity_pipelines.quality.runner import run_checks_by_day
 
     now = now or dt.datetime.now(dt.UTC)
-    verdicts = run_checks_by_day(warehouse.engine, checks, table, frame, dealership_id, list(days), now)
+    verdicts = run_checks_by_day(warehouse.engine, checks, table, rows, dealership_id, list(days), now)
     stored = [
         (dealership_id, day, table, c.name, v.passed, c.blocking, c.severity, v.summary, now, run_id)
         for day, by_check in verdicts.items()

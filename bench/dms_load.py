@@ -109,11 +109,11 @@ def worker_load(url: str, root: Path, days: list[dt.date], checks: bool) -> dict
         failed = []
         if checks:
             names = {c.name for c in CHECKS if "repair_order_lines" in c.tables}
-            frame = checked.frame("repair_order_lines")
+            rows = checked.rows("repair_order_lines")
             key = dg.AssetKey(["core", "repair_order_lines"])
-            results = evaluate(warehouse, key, "repair_order_lines", frame, ROOFTOP, day, "bench", names)
+            results = evaluate(warehouse, key, "repair_order_lines", rows, ROOFTOP, day, "bench", names)
             failed = [r.check_name for r in results if not r.passed]
-            del frame, checked
+            del rows, checked
         done = time.perf_counter()
         stats = contract["repair_order_lines"]
         result["days"].append({

@@ -73,7 +73,10 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
+    import pyarrow as pa
+
     from auterity_pipelines.quality.gx import validate
+    from auterity_pipelines.quality.rows import TableRows
     from auterity_pipelines.quality.runner import with_references
     from auterity_pipelines.quality.suites import expectations, key_columns
     from resources.warehouse import Warehouse
@@ -108,7 +111,9 @@ def main() -> None:
                 [("bench-rooftop", r, None, None, NOW, None, None, r, NOW) for r in known],
             )
             started = time.perf_counter()
-            referenced = with_references(warehouse.engine, TABLE, frame, "bench-rooftop")
+            rows = TableRows(TABLE, "bench-rooftop", pa.Table.from_pandas(frame, preserve_index=False))
+            with_references(warehouse.engine, TABLE, rows, "bench-rooftop")
+            referenced = frame.assign(repair_order_known=rows.column("repair_order_known").to_numpy())
             lookup = time.perf_counter() - started
             started = time.perf_counter()
             outcome = validate(

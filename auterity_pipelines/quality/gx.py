@@ -46,15 +46,62 @@ def validate_groups(frame, groups: dict[str, list[Expect]], keys: list[str]) -> 
 
 
 def validate_by(
-    frame, groups: dict[str, list[Expect]], keys: list[str], by: str | None = None
+    frames, groups: dict[str, list[Expect]], keys: list[str], by: str | None = None
 ) -> dict[object, dict[str, Outcome]]:
-    """As `validate_groups`, with an outcome per value of column `by` (a day of a history month)
-    from the one run: GX names every failing row, and each part is judged on its own rows, with
-    each expectation's `mostly` applied to them. Uniqueness is asked within a part."""
+    """As `validate_groups`, over one frame or several (`frames`: rows that share a key share a
+    frame), with an outcome per value of column `by` (a day of a history month).
+
+    One Great Expectations run per frame. Each expectation's failing rows are counted per part
+    and summed over the frames; then each part is judged on its own rows, with the
+    expectation's `mostly` applied to them. Uniqueness is asked within a part.
+    """
+    import pandas as pd
+
+    suite = _suite(groups, by)
+    tallies: dict[tuple, _Tally] = {}
+    sizes: dict[object, int] = {}
+    for frame in [frames] if isinstance(frames, pd.DataFrame) else frames:
+        for part, n in frame[by].value_counts().items() if by else [(None, len(frame))]:
+            sizes[part] = sizes.get(part, 0) + n
+        _tally(frame, suite, keys, by, tallies)
+    outcomes = {part: {group: Outcome(passed=True, rows=n) for group in groups} for part, n in sizes.items()}
+    for (part, group, _), tally in tallies.items():
+        outcome = outcomes[part][group] if part in outcomes else None
+        if outcome is not None and tally.failed():
+            outcome.passed = False
+            outcome.failures.append(tally.failure(sizes[part]))
+            room = FAILING_ROWS - len(outcome.failing_rows)
+            outcome.failing_rows.extend(tally.failing_rows[: max(room, 0)])
+    return outcomes
+
+
+@dataclass
+class _Tally:
+    """One expectation on one part's rows, summed over the frames."""
+
+    name: str
+    mostly: float
+    present: int = 0  # rows with a value (GX leaves missing values out of a column's share)
+    unexpected: int = 0
+    detail: str | None = None  # an expectation judged without counting rows: why it failed
+    failing_rows: list[dict] = field(default_factory=list)
+
+    def failed(self) -> bool:
+        if self.detail is not None:
+            return True
+        return self.unexpected > 0 and (
+            self.present == 0 or (self.present - self.unexpected) / self.present < self.mostly
+        )
+
+    def failure(self, rows: int) -> str:
+        return f"{self.name}: {self.detail or f'{self.unexpected} of {rows} rows unexpected'}"
+
+
+def _suite(groups: dict[str, list[Expect]], by: str | None):
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    definition = _batch_definition()  # the context first: a suite cannot exist without one
+    _batch_definition()  # the context first: a suite cannot exist without one
     suite = gx.ExpectationSuite(name="+".join(groups))
     for group, expects in groups.items():
         for e in expects:
@@ -62,10 +109,15 @@ def validate_by(
             if by and "column_list" in kwargs:
                 kwargs["column_list"] = [*kwargs["column_list"], by]
             suite.add_expectation(getattr(gxe, e.kind)(**kwargs, meta={"check": group}))
-    batch = definition.get_batch(batch_parameters={"dataframe": frame})
+    return suite
+
+
+def _tally(frame, suite, keys: list[str], by: str | None, tallies: dict[tuple, _Tally]) -> None:
+    """One Great Expectations run over one frame, its failures counted into `tallies`."""
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     # SUMMARY, and rows named by their frame index: asking GX for key columns makes it visit
-    # every failing row in Python, which a day of a million rows can be. Per part, every
-    # failing row is needed to count them (COMPLETE; still indices only).
+    # every failing row in Python. Per part, every failing row is needed to count them
+    # (COMPLETE; still indices only, and a frame is at most `rows.FRAME_ROWS` long).
     result = batch.validate(
         suite,
         result_format={
@@ -74,8 +126,7 @@ def validate_by(
         },
     )
     part_of = frame[by] if by else None
-    sizes = part_of.value_counts().to_dict() if by else {None: len(frame)}
-    outcomes = {part: {group: Outcome(passed=True, rows=n) for group in groups} for part, n in sizes.items()}
+    present = frame.groupby(by, observed=True).count() if by else frame.count()
     shown = [k for k in keys if k in frame.columns]
     for r in result.results:
         config, found = r.expectation_config, r.result or {}
@@ -85,54 +136,42 @@ def validate_by(
             else list(config.kwargs.get("column_list") or [])
         )
         name = f"{config.type}({','.join(c for c in columns if c != by)})"
+        group, mostly = config.meta["check"], config.kwargs.get("mostly") or 1.0
+        shown_columns = [*shown, *columns]
         failing = found.get("unexpected_index_list") if by else found.get("partial_unexpected_index_list")
-        if by and failing is not None:  # a row-level expectation: judged part by part
-            _judge_parts(frame, part_of, sizes, outcomes, config, name, columns, failing, shown)
+        if "unexpected_count" not in found:  # judged without counting rows: an error, or observed
+            if r.success:
+                continue
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                detail = f"could not be evaluated: {r.exception_info.get('exception_message')}"
+            else:
+                detail = f"observed {_plain(found.get('observed_value'))}"
+            for part in part_of.unique() if by else [None]:
+                tally = tallies.setdefault((part, group, name), _Tally(name, mostly))
+                tally.detail = tally.detail or detail
             continue
-        if r.success:
-            continue
-        if "unexpected_count" in found:
-            detail = f"{found['unexpected_count']} of {len(frame)} rows unexpected"
-        elif r.exception_info and r.exception_info.get("raised_exception"):
-            detail = f"could not be evaluated: {r.exception_info.get('exception_message')}"
+        if by:
+            failing_parts = part_of.loc[failing or []]
+            bad = failing_parts.value_counts().to_dict()
+            counted = present[columns[0]].to_dict() if len(columns) == 1 else part_of.value_counts().to_dict()
         else:
-            detail = f"observed {_plain(found.get('observed_value'))}"
-        for part in outcomes:
-            outcome = outcomes[part][config.meta["check"]]
-            _fail(outcome, f"{name}: {detail}", config.type, frame, failing or [], [*shown, *columns])
-    return outcomes
+            bad = {None: found["unexpected_count"]}
+            counted = {None: int(present[columns[0]]) if len(columns) == 1 else len(frame)}
+        for part, rows in counted.items():
+            tally = tallies.setdefault((part, group, name), _Tally(name, mostly))
+            tally.present += rows
+            count = bad.get(part, 0)
+            tally.unexpected += count
+            if count and len(tally.failing_rows) < FAILING_ROWS:
+                indices = [i for i, p in zip(failing, failing_parts) if p == part] if by else failing or []
+                for index in indices[: FAILING_ROWS - len(tally.failing_rows)]:
+                    tally.failing_rows.append(_row(frame, index, config.type, shown_columns))
 
 
-def _judge_parts(frame, part_of, sizes, outcomes, config, name, columns, failing, shown) -> None:
-    mostly = config.kwargs.get("mostly", 1.0)
-    failing_parts = part_of.loc[failing]
-    bad = failing_parts.value_counts().to_dict()
-    # GX leaves missing values out of a column expectation's share, so the parts do too.
-    present = (
-        frame.groupby(part_of, observed=True)[columns[0]].count().to_dict() if len(columns) == 1 else sizes
-    )
-    for part, count in bad.items():
-        rows = present.get(part, 0)
-        if count and (rows == 0 or (rows - count) / rows < mostly):
-            indices = [i for i, p in zip(failing, failing_parts) if p == part]
-            outcome = outcomes[part][config.meta["check"]]
-            _fail(
-                outcome,
-                f"{name}: {count} of {sizes[part]} rows unexpected",
-                config.type,
-                frame,
-                indices,
-                [*shown, *columns],
-            )
-
-
-def _fail(outcome: Outcome, failure: str, kind: str, frame, indices: list, shown: list[str]) -> None:
-    outcome.passed = False
-    outcome.failures.append(failure)
+def _row(frame, index, kind: str, shown: list[str]) -> dict:
     shown = list(dict.fromkeys(c for c in shown if c in frame.columns))
-    for index in indices[: FAILING_ROWS - len(outcome.failing_rows)]:
-        row = frame.loc[index, shown]
-        outcome.failing_rows.append({"expectation": kind, **{k: _plain(row[k]) for k in shown}})
+    row = frame.loc[index, shown]
+    return {"expectation": kind, **{k: _plain(row[k]) for k in shown}}
 
 
 def _plain(value):

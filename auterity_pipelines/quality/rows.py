@@ -1,21 +1,25 @@
-"""The rows a load conformed, kept for the quality checks: the checked columns, as Arrow blocks."""
+"""The rows a load conformed, kept for the quality checks: the checked columns, as Arrow blocks,
+handed to Great Expectations in pandas frames of bounded size."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
+from collections.abc import Iterator
 
-from sqlalchemy import Numeric
+from sqlalchemy import Integer, Numeric
 
 from auterity_pipelines.quality.runner import DAY
+from auterity_pipelines.quality.suites import checked_columns, key_columns
 from auterity_pipelines.schema import CONFORMED_TABLES
 
-# Free text is not checked, and would make the collected frames large.
-_UNCHECKED = {"complaint", "cause", "correction", "comments", "first_name", "last_name", "trim", "model"}
+# Rows per frame handed to Great Expectations: its working memory grows with the frame, and
+# each frame costs one run (about 0.1 s), so a million-row day is ten frames.
+FRAME_ROWS = 100_000
 
 
 class PartitionRows:
-    """The rows a load conformed, per table: the checked columns only, as compact Arrow blocks.
+    """The rows a load conformed, per table: the checked columns only, as compact Arrow blocks
+    (text dictionary-encoded, money as floats, whole numbers in 32 bits).
 
     With `by_day`, each block carries the `day` it was loaded for (set `day` before each), so
     a month is checked in one run per table.
@@ -32,9 +36,15 @@ class PartitionRows:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        rows = rows.select([c for c in rows.column_names if c in _checked(table)])
-        for i, field in enumerate(rows.schema):  # keys and codes repeat: kept once each
-            if pa.types.is_string(field.type):
+        rows = rows.select([c for c in rows.column_names if c in checked_columns(table)])
+        contract = CONFORMED_TABLES[table].c
+        for i, field in enumerate(rows.schema):
+            kind = type(contract[field.name].type)
+            if issubclass(kind, Numeric):  # decimals travel as text
+                rows = rows.set_column(i, field.name, pc.cast(rows.column(i), pa.float64()))
+            elif kind is Integer:  # conformed to fit the column's 32 bits
+                rows = rows.set_column(i, field.name, pc.cast(rows.column(i), pa.int32()))
+            elif pa.types.is_string(field.type):  # keys and codes repeat: kept once each
                 rows = rows.set_column(i, field.name, pc.dictionary_encode(rows.column(i)))
         if self.by_day:
             rows = rows.append_column(DAY, pa.array([self.day] * rows.num_rows, pa.date32()))
@@ -47,7 +57,7 @@ class PartitionRows:
         from auterity_pipelines.columnar import arrow_type, as_arrow
 
         contract = CONFORMED_TABLES[table]
-        keep = [(i, c) for i, c in enumerate(columns) if c in _checked(table)]
+        keep = [(i, c) for i, c in enumerate(columns) if c in checked_columns(table)]
         self.add(
             table,
             pa.table(
@@ -57,7 +67,7 @@ class PartitionRows:
 
     def columns(self, table: str) -> frozenset[str]:
         """The contract columns the checks read."""
-        return _checked(table)
+        return checked_columns(table)
 
     def restart(self, table: str) -> None:
         """Forget what was collected of a table for the current day (its file is read again)."""
@@ -67,32 +77,87 @@ class PartitionRows:
         """Forget a table's rows: they are checked."""
         self.batches.pop(table, None)
 
-    def frame(self, table: str):
-        """The checked rows of a table as one pandas frame (money as floats, times as UTC); the
-        collected blocks are handed over to it, so a table's rows can be framed once."""
+    def rows(self, table: str) -> TableRows:
+        """A table's collected rows, handed over (a table's rows can be taken once)."""
+        import pyarrow as pa
+
+        blocks = [b for _, b in self.batches.pop(table, []) if b.num_rows]
+        rows = pa.concat_tables(blocks, promote_options="permissive") if blocks else None
+        return TableRows(table, self.dealership_id, rows)
+
+
+class TableRows:
+    """One table's checked rows of a rooftop-day or month: an Arrow table, which the reference
+    lookups extend and Great Expectations reads in frames of at most `FRAME_ROWS`."""
+
+    def __init__(self, table: str, dealership_id: str, rows=None):
+        self.table, self.dealership_id, self.arrow = table, dealership_id, rows
+
+    def __len__(self) -> int:
+        return self.arrow.num_rows if self.arrow is not None else 0
+
+    def counts(self, column: str) -> dict:
+        """How many rows have each value of `column` (the days of a month)."""
+        import pyarrow.compute as pc
+
+        if not len(self):
+            return {}
+        return {c["values"].as_py(): c["counts"].as_py() for c in pc.value_counts(self.arrow[column])}
+
+    def column(self, name: str):
+        return self.arrow[name]
+
+    def set(self, name: str, values) -> None:
+        """Add or replace a column (an Arrow array, one value per row)."""
+        index = self.arrow.schema.get_field_index(name)
+        if index < 0:
+            self.arrow = self.arrow.append_column(name, values)
+        else:
+            self.arrow = self.arrow.set_column(index, name, values)
+
+    def frames(self, rows: int = FRAME_ROWS) -> Iterator:
+        """The rows as pandas frames of about `rows` each (money as floats, times as UTC). Rows
+        that share a key always share a frame, so uniqueness is judged whole frame by frame."""
+        import pyarrow as pa
+
+        if not len(self):
+            return
+        parts = -(-len(self) // rows)
+        if parts == 1:
+            yield self._frame(self.arrow)
+            return
+        bucket = _buckets(self.arrow[next(k for k in key_columns(self.table) if k != "dealership_id")], parts)
+        for part in range(parts):
+            yield self._frame(self.arrow.filter(pa.array(bucket == part)))
+
+    def _frame(self, rows):
         import pandas as pd
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        blocks = [b for _, b in self.batches.pop(table, []) if b.num_rows]  # handed over, not copied
-        if not blocks:
-            return pd.DataFrame()
-        rows = pa.concat_tables(blocks, promote_options="permissive")
-        del blocks
-        contract = CONFORMED_TABLES[table].c
         for i, name in enumerate(rows.column_names):
-            if pa.types.is_dictionary(rows.schema.field(i).type):  # text again, one chunk at a time
+            if pa.types.is_dictionary(rows.schema.field(i).type):  # text again, a frame at a time
                 rows = rows.set_column(i, name, pc.cast(rows.column(i), pa.string()))
-            if name in contract and isinstance(contract[name].type, Numeric):  # decimals travel as text
-                rows = rows.set_column(i, name, pc.cast(rows.column(i), pa.float64()))
-        frame = rows.to_pandas(date_as_object=True, split_blocks=True, self_destruct=True)
-        del rows
+        frame = rows.to_pandas(date_as_object=True, split_blocks=True)
         frame.insert(0, "dealership_id", pd.Categorical([self.dealership_id] * len(frame)))
         return frame
 
 
-@functools.cache
-def _checked(table: str) -> frozenset[str]:
-    # The dealership is the partition's own: the frame adds it once, as a category.
-    skip = {*_UNCHECKED, "dealership_id"}
-    return frozenset(c.name for c in CONFORMED_TABLES[table].columns if c.name not in skip)
+def _buckets(column, parts: int):
+    """A bucket in `range(parts)` per row, equal for equal values of `column`: a hash of each
+    block's dictionary entries, not of every row (a day's keys repeat within a block)."""
+    import numpy as np
+    import pyarrow as pa
+
+    buckets = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            of_entry = np.fromiter((hash(v) % parts for v in chunk.dictionary.to_pylist()), np.int16)
+            buckets.append(
+                of_entry[chunk.indices.fill_null(0).to_numpy()]
+                if len(of_entry)
+                else np.zeros(len(chunk), np.int16)
+            )
+        else:
+            buckets.append((chunk.fill_null(0).to_numpy() % parts).astype(np.int16))
+    return np.concatenate(buckets) if buckets else np.zeros(0, np.int16)

@@ -6,12 +6,16 @@ import datetime as dt
 import functools
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Engine, MetaData, Table, Text, exists, select, text
 
-from auterity_pipelines.quality.suites import Check, expectations, key_columns
+from auterity_pipelines.quality.suites import REFERENCE_COLUMNS, Check, expectations, key_columns
 from auterity_pipelines.quality.volume import judge_volume
 from auterity_pipelines.schema import CONFORMED_TABLES, customers, repair_orders, vehicles
+
+if TYPE_CHECKING:
+    from auterity_pipelines.quality.rows import TableRows
 
 
 @dataclass
@@ -30,32 +34,32 @@ def run_checks(
     engine: Engine,
     checks: list[Check],
     table: str,
-    frame,
+    rows: TableRows,
     dealership_id: str,
     day: dt.date,
     now: dt.datetime,
 ) -> dict[str, Verdict]:
     """The verdict of each check of one table on one rooftop-day's conformed rows."""
-    return run_checks_by_day(engine, checks, table, frame, dealership_id, [day], now)[day]
+    return run_checks_by_day(engine, checks, table, rows, dealership_id, [day], now)[day]
 
 
 def run_checks_by_day(
     engine: Engine,
     checks: list[Check],
     table: str,
-    frame,
+    rows: TableRows,
     dealership_id: str,
     days: list[dt.date],
     now: dt.datetime,
 ) -> dict[dt.date, dict[str, Verdict]]:
     """Each check's verdict for each day, from one Great Expectations run over all the days'
-    rows (`frame` has a `day` column when there is more than one day)."""
+    rows (which have a `day` column when there is more than one day)."""
     from auterity_pipelines.quality.gx import validate_by
     from auterity_pipelines.quality.store import volume_histories
 
     by = DAY if len(days) > 1 else None
-    sizes = frame[by].value_counts().to_dict() if by and not frame.empty else {}
-    rows = {day: sizes.get(day, 0) if by else len(frame) for day in days}
+    sizes = rows.counts(by) if by else {days[0]: len(rows)}
+    counts = {day: sizes.get(day, 0) for day in days}
     verdicts: dict[dt.date, dict[str, Verdict]] = {day: {} for day in days}
     row_checks: dict[str, list] = {}
     histories = (
@@ -67,25 +71,25 @@ def run_checks_by_day(
         for day in days:
             if check.name == "volume_within_trailing_range":
                 history = histories[day]
-                v = judge_volume(rows[day], history)
+                v = judge_volume(counts[day], history)
                 extra = {
                     "trailing_days_loaded": len(history),
                     "trailing_median": v.median,
                     "measured": v.measured,
                 }
                 verdicts[day][check.name] = Verdict(
-                    v.passed, rows[day], v.reason, extra={k: x for k, x in extra.items() if x is not None}
+                    v.passed, counts[day], v.reason, extra={k: x for k, x in extra.items() if x is not None}
                 )
             elif check.name == "schema_matches_contract":
                 verdicts[day][check.name] = _schema_verdict(table, _stored_columns(engine, table))
-            elif rows[day] == 0:
+            elif counts[day] == 0:
                 verdicts[day][check.name] = Verdict(True, 0, "no rows this day")
             else:
                 row_checks[check.name] = expectations(check.name, table, now)
     if row_checks:
         if "references_exist" in row_checks:
-            frame = with_references(engine, table, frame, dealership_id)
-        for part, outcomes in validate_by(frame, row_checks, key_columns(table), by).items():
+            with_references(engine, table, rows, dealership_id)
+        for part, outcomes in validate_by(rows.frames(), row_checks, key_columns(table), by).items():
             for name, outcome in outcomes.items():
                 verdicts[part if by else days[0]][name] = Verdict(
                     outcome.passed, outcome.rows, outcome.summary(), outcome.failing_rows
@@ -126,6 +130,12 @@ def unknown(engine: Engine, column, values, *where) -> set:
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
 
+    if isinstance(values, pa.ChunkedArray) and pa.types.is_dictionary(values.type):
+        values = (
+            values.unify_dictionaries().chunk(0).dictionary
+            if values.num_chunks
+            else pa.array([], pa.string())
+        )
     values = pc.drop_null(pc.unique(values)).cast(pa.string())
     if len(values) == 0:
         return set()
@@ -148,30 +158,41 @@ def unknown(engine: Engine, column, values, *where) -> set:
     return missing
 
 
-def with_references(engine: Engine, table: str, frame, dealership_id: str):
-    """The frame, given a True/False column per reference: is the record it names in the warehouse?
+def with_references(engine: Engine, table: str, rows: TableRows, dealership_id: str) -> None:
+    """Give the rows a True/False column per reference: is the record it names in the warehouse?
 
     Customers and repair orders are the rooftop's own. A deal's vehicle is the rooftop's stock; a
     repair order's may be any the group has seen, or a car never stocked, known by a valid VIN.
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from auterity_pipelines.vin import decode
 
-    def known(name: str, column, *where):
-        missing = unknown(engine, column, pa.array(frame[name]), *where)
+    where = {
+        "customer_id": (customers.c.customer_id, customers.c.dealership_id == dealership_id),
+        "vin": (vehicles.c.vin, *([vehicles.c.dealership_id == dealership_id] if table == "deals" else [])),
+        "ro_number": (repair_orders.c.ro_number, repair_orders.c.dealership_id == dealership_id),
+    }
+    for known, name in REFERENCE_COLUMNS.get(table, {}).items():
+        values = rows.column(name)
+        missing = unknown(engine, *where[name][:1], values, *where[name][1:])
         if name == "vin" and table == "repair_orders":
             missing = {v for v in missing if not decode(v).valid}
-        return frame[name].isna() | ~frame[name].isin(missing)
+        lacking = _among(values, pa.array(sorted(missing), pa.string()))
+        rows.set(known, pc.or_kleene(pc.is_null(values), pc.invert(lacking)))
 
-    if table in ("deals", "repair_orders"):
-        frame["customer_known"] = known(
-            "customer_id", customers.c.customer_id, customers.c.dealership_id == dealership_id
-        )
-        stock = [vehicles.c.dealership_id == dealership_id] if table == "deals" else []
-        frame["vin_known"] = known("vin", vehicles.c.vin, *stock)
-    elif table == "repair_order_lines":
-        frame["repair_order_known"] = known(
-            "ro_number", repair_orders.c.ro_number, repair_orders.c.dealership_id == dealership_id
-        )
-    return frame
+
+def _among(values, found):
+    """True where a value is one of `found`: a dictionary block is looked up entry by entry,
+    not decoded row by row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = [
+        pc.take(pc.is_in(c.dictionary, value_set=found), c.indices)
+        if pa.types.is_dictionary(c.type)
+        else pc.is_in(c, value_set=found)
+        for c in values.chunks
+    ]
+    return pa.chunked_array(chunks, pa.bool_())

@@ -16,11 +16,12 @@ MIN_REFERENCE_SHARE = 0.95  # references may point at records a later sync bring
 MIN_VALID_VIN_SHARE = 0.9
 FAILING_ROWS = 20  # failing rows kept in a result's metadata
 
-# Computed before validation (assets/quality.py): True where the referenced record is known.
+# Computed before validation (`runner.with_references`): True where the record a row names by
+# the second column is known.
 REFERENCE_COLUMNS = {
-    "deals": ["customer_known", "vin_known"],
-    "repair_orders": ["customer_known", "vin_known"],
-    "repair_order_lines": ["repair_order_known"],
+    "deals": {"customer_known": "customer_id", "vin_known": "vin"},
+    "repair_orders": {"customer_known": "customer_id", "vin_known": "vin"},
+    "repair_order_lines": {"repair_order_known": "ro_number"},
 }
 
 
@@ -93,6 +94,21 @@ def key_columns(table: str) -> list[str]:
 
 def contract_columns(table: str) -> list[str]:
     return [c.name for c in CONFORMED_TABLES[table].columns]
+
+
+def checked_columns(table: str) -> frozenset[str]:
+    """The contract columns the row checks read: keys, ranges, VIN validity and what
+    references name. Nothing else of a day's rows is held for the checks."""
+    now = dt.datetime.now(dt.UTC)
+    named = {
+        column
+        for check in ("keys_present_and_unique", "values_in_range", "valid_vin_share")
+        if any(c.name == check and table in c.tables for c in CHECKS)
+        for e in expectations(check, table, now)
+        for column in [e.kwargs.get("column"), *e.kwargs.get("column_list", ())]
+        if column
+    }
+    return frozenset(named | set(REFERENCE_COLUMNS.get(table, {}).values()))
 
 
 def _between(column: str, low: float | None, high: float | None) -> Expect:

@@ -261,7 +261,7 @@ def test_the_checks_see_every_conformed_row_with_its_checked_columns(tmp_path, n
     seeded_extract(tmp_path, malformed_rows=False)
     checked = PartitionRows(ROOFTOP)
     _, contract = one_pass(new_warehouse(), tmp_path, checked)
-    frame = checked.frame("repair_order_lines")
+    (frame,) = checked.rows("repair_order_lines").frames()
     assert len(frame) == contract["repair_order_lines"].rows
     assert {"dealership_id", "ro_number", "line_number", "labor_hours", "updated_at"} <= set(frame.columns)
     assert "complaint" not in frame.columns  # free text is not checked, and not held

@@ -146,3 +146,65 @@ def test_blocking_checks_guard_the_contract_and_soft_ones_warn():
     blocking = {c.name for c in CHECKS if c.blocking}
     assert blocking == {"schema_matches_contract", "keys_present_and_unique"}
     assert all(c.severity == "ERROR" for c in CHECKS if c.blocking)
+
+
+def _lines(days: list[dt.date] | None = None):
+    """Repair-order lines as `PartitionRows` holds them: text dictionary-encoded, block by block."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = 60
+    ro = [f"RO-{i // 3}" for i in range(n)]
+    line = [i % 3 for i in range(n)]
+    ro[55], line[55] = ro[2], line[2]  # keys seen again, far from their first rows: in a month,
+    ro[58], line[58] = ro[31], line[31]  # the first is on another day, the second on the same
+    hours = [1.0] * n
+    hours[7] = hours[40] = -2.0  # out of range in two frames
+    blocks = []
+    for start in range(0, n, 20):
+        part = slice(start, start + 20)
+        columns = {
+            "ro_number": pc.dictionary_encode(pa.array(ro[part])),
+            "line_number": pa.array(line[part], pa.int32()),
+            "labor_hours": pa.array(hours[part]),
+            "amount": pa.array([10.0] * 20),
+            "updated_at": pa.array([NOW - dt.timedelta(days=1)] * 20),
+        }
+        if days:
+            columns["day"] = pa.array(days[part], pa.date32())
+        blocks.append(pa.table(columns))
+    return pa.concat_tables(blocks)
+
+
+@pytest.mark.parametrize("by_day", [False, True], ids=["day", "month"])
+def test_rows_checked_in_many_frames_get_the_verdicts_of_one(by_day):
+    from auterity_pipelines.quality.gx import validate_by
+    from auterity_pipelines.quality.rows import TableRows
+
+    days = [dt.date(2026, 5, 1)] * 30 + [dt.date(2026, 5, 2)] * 30 if by_day else None
+    groups = {
+        check: expectations(check, "repair_order_lines", NOW)
+        for check in ("keys_present_and_unique", "values_in_range")
+    }
+    rows = TableRows("repair_order_lines", "r1", _lines(days))
+    keys, by = key_columns("repair_order_lines"), "day" if by_day else None
+    frames = list(rows.frames(rows=7))
+    assert len(frames) == 9 and sum(map(len, frames)) == 60
+
+    def verdicts(outcomes):
+        return {
+            (part, name): (o.passed, o.rows, o.summary(), sorted(str(r) for r in o.failing_rows))
+            for part, by_name in outcomes.items()
+            for name, o in by_name.items()
+        }
+
+    whole = verdicts(validate_by(rows.frames(rows=1000), groups, keys, by))
+    assert verdicts(validate_by(iter(frames), groups, keys, by)) == whole
+    # The repeated keys are found although their rows were read in different blocks.
+    if by_day:
+        assert whole[(dt.date(2026, 5, 1), "keys_present_and_unique")][0]
+        assert not whole[(dt.date(2026, 5, 2), "keys_present_and_unique")][0]
+    else:
+        assert not whole[(None, "keys_present_and_unique")][0]
+    ranged = [v for (_, name), v in whole.items() if name == "values_in_range"]
+    assert sum("1 of 30 rows" in v[2] or "2 of 60 rows" in v[2] for v in ranged) == (2 if by_day else 1)
