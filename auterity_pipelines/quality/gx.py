@@ -51,22 +51,41 @@ def validate_by(
     """As `validate_groups`, over one frame or several (`frames`: rows that share a key share a
     frame), with an outcome per value of column `by` (a day of a history month).
 
-    One Great Expectations run per frame. Each expectation's failing rows are counted per part
-    and summed over the frames; then each part is judged on its own rows, with the
-    expectation's `mostly` applied to them. Uniqueness is asked within a part.
+    One Great Expectations run per frame (`count`); then each part is judged on its own rows
+    (`judge`). Uniqueness is asked within a part.
     """
     import pandas as pd
 
-    suite = _suite(groups, by)
-    tallies: dict[tuple, _Tally] = {}
+    frames = [frames] if isinstance(frames, pd.DataFrame) else frames
     sizes: dict[object, int] = {}
-    for frame in [frames] if isinstance(frames, pd.DataFrame) else frames:
-        for part, n in frame[by].value_counts().items() if by else [(None, len(frame))]:
-            sizes[part] = sizes.get(part, 0) + n
+
+    def sized(frames):
+        for frame in frames:
+            for part, n in frame[by].value_counts().items() if by else [(None, len(frame))]:
+                sizes[part] = sizes.get(part, 0) + n
+            yield frame
+
+    tallies = count(sized(frames), groups, keys, by)
+    return judge(tallies, sizes, groups)
+
+
+def count(
+    frames, groups: dict[str, list[Expect]], keys: list[str], by: str | None = None, tallies=None
+) -> dict:
+    """Each expectation's failing rows and rows with a value, per part, summed over `frames`
+    into `tallies` (which may hold earlier frames' counts); one Great Expectations run a frame."""
+    tallies = {} if tallies is None else tallies
+    suite = _suite(groups, by)
+    for frame in frames:
         _tally(frame, suite, keys, by, tallies)
+    return tallies
+
+
+def judge(tallies: dict, sizes: dict, groups) -> dict[object, dict[str, Outcome]]:
+    """Each part's outcome per group, with each expectation's `mostly` applied to its sums."""
     outcomes = {part: {group: Outcome(passed=True, rows=n) for group in groups} for part, n in sizes.items()}
     for (part, group, _), tally in tallies.items():
-        outcome = outcomes[part][group] if part in outcomes else None
+        outcome = outcomes.get(part, {}).get(group)
         if outcome is not None and tally.failed():
             outcome.passed = False
             outcome.failures.append(tally.failure(sizes[part]))

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from sqlalchemy import Integer, Numeric
 
 from auterity_pipelines.quality.runner import DAY
-from auterity_pipelines.quality.suites import checked_columns, key_columns
+from auterity_pipelines.quality.suites import checked_columns, kept_columns, key_columns, streamed_groups
 from auterity_pipelines.schema import CONFORMED_TABLES
 
 # Rows per frame handed to Great Expectations: its working memory grows with the frame, and
-# each frame costs one run (about 0.1 s), so a million-row day is ten frames.
+# each frame costs one run (about 0.1 s). The row-by-row checks run during the load, where
+# memory is tightest, on smaller frames; the whole-day checks read only keys.
+STREAM_ROWS = 50_000
 FRAME_ROWS = 100_000
 
 
@@ -21,15 +23,22 @@ class PartitionRows:
     """The rows a load conformed, per table: the checked columns only, as compact Arrow blocks
     (text dictionary-encoded, money as floats, whole numbers in 32 bits).
 
+    The row-by-row checks (`suites.STREAMED`) run on each `STREAM_ROWS` rows as they arrive,
+    their failures counted; of those rows only the keys and what references name are kept for
+    the whole-day checks. A day under `STREAM_ROWS` is kept whole and checked in one run.
+
     With `by_day`, each block carries the `day` it was loaded for (set `day` before each), so
     a month is checked in one run per table.
     """
 
-    def __init__(self, dealership_id: str, by_day: bool = False):
+    def __init__(self, dealership_id: str, by_day: bool = False, now: dt.datetime | None = None):
         self.dealership_id = dealership_id
         self.by_day = by_day
+        self.now = now or dt.datetime.now(dt.UTC)  # what "in the future" is measured against
         self.day: dt.date | None = None
-        self.batches: dict[str, list] = {}
+        self.batches: dict[str, list] = {}  # blocks not yet checked row by row, every column
+        self.kept: dict[str, list] = {}  # blocks checked row by row: the kept columns
+        self.tallies: dict[str, dict] = {}  # the row-by-row checks' counts so far
 
     def add(self, table: str, rows) -> None:
         """An Arrow table of contract columns (a fast-path block)."""
@@ -49,6 +58,23 @@ class PartitionRows:
         if self.by_day:
             rows = rows.append_column(DAY, pa.array([self.day] * rows.num_rows, pa.date32()))
         self.batches.setdefault(table, []).append((self.day, rows))
+        if sum(b.num_rows for _, b in self.batches[table]) >= STREAM_ROWS:
+            self._stream(table)
+
+    def _stream(self, table: str) -> None:
+        """Run the row-by-row checks on the blocks not yet checked, then keep their kept columns."""
+        from auterity_pipelines.quality.gx import count
+
+        blocks = self.batches.pop(table, [])
+        rows = TableRows(table, self.dealership_id, _concat([b for _, b in blocks]))
+        groups = streamed_groups(table, self.now)
+        if len(rows) and groups:
+            by = DAY if self.by_day else None
+            count(rows.frames(len(rows)), groups, key_columns(table), by, self.tallies.setdefault(table, {}))
+        kept = (
+            [c for c in blocks[0][1].column_names if c in kept_columns(table) or c == DAY] if blocks else []
+        )
+        self.kept.setdefault(table, []).extend((day, b.select(kept)) for day, b in blocks)
 
     def observe(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         """Contract rows as tuples (the per-record path)."""
@@ -71,27 +97,42 @@ class PartitionRows:
 
     def restart(self, table: str) -> None:
         """Forget what was collected of a table for the current day (its file is read again)."""
-        self.batches[table] = [(day, b) for day, b in self.batches.get(table, []) if day != self.day]
+        for held in (self.batches, self.kept):
+            held[table] = [(day, b) for day, b in held.get(table, []) if day != self.day]
+        part = self.day if self.by_day else None
+        self.tallies[table] = {k: t for k, t in self.tallies.get(table, {}).items() if k[0] != part}
 
     def discard(self, table: str) -> None:
         """Forget a table's rows: they are checked."""
-        self.batches.pop(table, None)
+        for held in (self.batches, self.kept, self.tallies):
+            held.pop(table, None)
 
     def rows(self, table: str) -> TableRows:
-        """A table's collected rows, handed over (a table's rows can be taken once)."""
-        import pyarrow as pa
+        """A table's collected rows, handed over (a table's rows can be taken once): every checked
+        column of a small day; the kept columns and the row-by-row counts of a large one."""
+        if not self.kept.get(table):
+            return TableRows(table, self.dealership_id, _concat([b for _, b in self.batches.pop(table, [])]))
+        self._stream(table)
+        kept = _concat([b for _, b in self.kept.pop(table)])
+        return TableRows(table, self.dealership_id, kept, self.tallies.pop(table, {}))
 
-        blocks = [b for _, b in self.batches.pop(table, []) if b.num_rows]
-        rows = pa.concat_tables(blocks, promote_options="permissive") if blocks else None
-        return TableRows(table, self.dealership_id, rows)
+
+def _concat(blocks: list):
+    import pyarrow as pa
+
+    blocks = [b for b in blocks if b.num_rows]
+    return pa.concat_tables(blocks, promote_options="permissive") if blocks else None
 
 
 class TableRows:
     """One table's checked rows of a rooftop-day or month: an Arrow table, which the reference
     lookups extend and Great Expectations reads in frames of at most `FRAME_ROWS`."""
 
-    def __init__(self, table: str, dealership_id: str, rows=None):
+    def __init__(self, table: str, dealership_id: str, rows=None, tallies: dict | None = None):
         self.table, self.dealership_id, self.arrow = table, dealership_id, rows
+        # The row-by-row checks' counts, when they ran as the rows arrived (`gx.count`); then
+        # only the kept columns are here.
+        self.tallies = tallies
 
     def __len__(self) -> int:
         return self.arrow.num_rows if self.arrow is not None else 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Engine, MetaData, Table, Text, exists, select, text
 
-from auterity_pipelines.quality.suites import REFERENCE_COLUMNS, Check, expectations, key_columns
+from auterity_pipelines.quality.suites import REFERENCE_COLUMNS, STREAMED, Check, expectations, key_columns
 from auterity_pipelines.quality.volume import judge_volume
 from auterity_pipelines.schema import CONFORMED_TABLES, customers, repair_orders, vehicles
 
@@ -54,7 +54,7 @@ def run_checks_by_day(
 ) -> dict[dt.date, dict[str, Verdict]]:
     """Each check's verdict for each day, from one Great Expectations run over all the days'
     rows (which have a `day` column when there is more than one day)."""
-    from auterity_pipelines.quality.gx import validate_by
+    from auterity_pipelines.quality.gx import count, judge
     from auterity_pipelines.quality.store import volume_histories
 
     by = DAY if len(days) > 1 else None
@@ -89,7 +89,13 @@ def run_checks_by_day(
     if row_checks:
         if "references_exist" in row_checks:
             with_references(engine, table, rows, dealership_id)
-        for part, outcomes in validate_by(rows.frames(), row_checks, key_columns(table), by).items():
+        # A large day's row-by-row checks ran as it was loaded: their counts come with the rows.
+        tallies = {k: t for k, t in (rows.tallies or {}).items() if k[1] in row_checks}
+        groups = {n: e for n, e in row_checks.items() if rows.tallies is None or n not in STREAMED}
+        if groups:
+            count(rows.frames(), groups, key_columns(table), by, tallies)
+        parts = sizes if by else {None: len(rows)}
+        for part, outcomes in judge(tallies, parts, row_checks).items():
             for name, outcome in outcomes.items():
                 verdicts[part if by else days[0]][name] = Verdict(
                     outcome.passed, outcome.rows, outcome.summary(), outcome.failing_rows
@@ -131,12 +137,12 @@ def unknown(engine: Engine, column, values, *where) -> set:
     import pyarrow.csv as pa_csv
 
     if isinstance(values, pa.ChunkedArray) and pa.types.is_dictionary(values.type):
-        values = (
-            values.unify_dictionaries().chunk(0).dictionary
-            if values.num_chunks
-            else pa.array([], pa.string())
-        )
-    values = pc.drop_null(pc.unique(values)).cast(pa.string())
+        # Each block's distinct values are its dictionary (`PartitionRows.add`); blocks share few,
+        # and a value staged twice is found missing once.
+        values = pa.chunked_array([c.dictionary for c in values.chunks], values.type.value_type)
+    else:
+        values = pc.unique(values)
+    values = pc.drop_null(values).cast(pa.string())
     if len(values) == 0:
         return set()
     staged = Table("check_values", MetaData(), Column("v", Text), prefixes=["TEMPORARY"])

@@ -96,6 +96,24 @@ def contract_columns(table: str) -> list[str]:
     return [c.name for c in CONFORMED_TABLES[table].columns]
 
 
+# Checks whose every rule is judged row by row: their counts add up over any split of a day's
+# rows, so they run on each `rows.STREAM_ROWS` rows as a load conforms them, and the columns
+# only they read are not kept to the end of the day.
+STREAMED = ("values_in_range", "valid_vin_share")
+
+
+def streamed_groups(table: str, now: dt.datetime) -> dict[str, list[Expect]]:
+    """The streamed checks of a table, with their expectations."""
+    return {
+        c.name: expectations(c.name, table, now) for c in CHECKS if c.name in STREAMED and table in c.tables
+    }
+
+
+def kept_columns(table: str) -> frozenset[str]:
+    """The columns the whole-day rules read (keys, and what references name)."""
+    return frozenset({*key_columns(table), *REFERENCE_COLUMNS.get(table, {}).values()} - {"dealership_id"})
+
+
 def checked_columns(table: str) -> frozenset[str]:
     """The contract columns the row checks read: keys, ranges, VIN validity and what
     references name. Nothing else of a day's rows is held for the checks."""
@@ -108,7 +126,8 @@ def checked_columns(table: str) -> frozenset[str]:
         for column in [e.kwargs.get("column"), *e.kwargs.get("column_list", ())]
         if column
     }
-    return frozenset(named | set(REFERENCE_COLUMNS.get(table, {}).values()))
+    # The dealership is the partition's own: a frame adds it once, as a category.
+    return frozenset(named | set(REFERENCE_COLUMNS.get(table, {}).values())) - {"dealership_id"}
 
 
 def _between(column: str, low: float | None, high: float | None) -> Expect:

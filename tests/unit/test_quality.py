@@ -148,8 +148,9 @@ def test_blocking_checks_guard_the_contract_and_soft_ones_warn():
     assert all(c.severity == "ERROR" for c in CHECKS if c.blocking)
 
 
-def _lines(days: list[dt.date] | None = None):
-    """Repair-order lines as `PartitionRows` holds them: text dictionary-encoded, block by block."""
+def _lines(days: list[dt.date] | None = None, encoded: bool = True):
+    """Repair-order lines in blocks of 20: as `PartitionRows` holds them (text dictionary-encoded),
+    or as a load hands them over (`encoded=False`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -164,7 +165,7 @@ def _lines(days: list[dt.date] | None = None):
     for start in range(0, n, 20):
         part = slice(start, start + 20)
         columns = {
-            "ro_number": pc.dictionary_encode(pa.array(ro[part])),
+            "ro_number": pc.dictionary_encode(pa.array(ro[part])) if encoded else pa.array(ro[part]),
             "line_number": pa.array(line[part], pa.int32()),
             "labor_hours": pa.array(hours[part]),
             "amount": pa.array([10.0] * 20),
@@ -208,3 +209,52 @@ def test_rows_checked_in_many_frames_get_the_verdicts_of_one(by_day):
         assert not whole[(None, "keys_present_and_unique")][0]
     ranged = [v for (_, name), v in whole.items() if name == "values_in_range"]
     assert sum("1 of 30 rows" in v[2] or "2 of 60 rows" in v[2] for v in ranged) == (2 if by_day else 1)
+
+
+@pytest.mark.parametrize("by_day", [False, True], ids=["day", "month"])
+def test_a_large_day_is_checked_row_by_row_as_it_arrives(monkeypatch, by_day):
+    import pyarrow as pa
+
+    from auterity_pipelines.quality import rows as held
+    from auterity_pipelines.quality.runner import run_checks_by_day
+
+    days = [dt.date(2026, 5, 1), dt.date(2026, 5, 2)] if by_day else [dt.date(2026, 5, 1)]
+    checks = [c for c in CHECKS if c.name in ("keys_present_and_unique", "values_in_range")]
+
+    def verdicts(frame_rows: int):
+        monkeypatch.setattr(held, "STREAM_ROWS", frame_rows)
+        collected = held.PartitionRows("r1", by_day=by_day, now=NOW)
+        for n, block in enumerate(_lines(encoded=False).to_batches(max_chunksize=10)):
+            collected.day = days[n // 3] if by_day else None
+            collected.add("repair_order_lines", pa.Table.from_batches([block]))
+        rows = collected.rows("repair_order_lines")
+        streamed = rows.tallies is not None
+        assert streamed == (frame_rows < 60)
+        assert ("labor_hours" in rows.arrow.column_names) is not streamed  # only the keys are kept
+        found = run_checks_by_day(None, checks, "repair_order_lines", rows, "r1", days, NOW)
+        return {
+            (day, name): (v.passed, v.rows, v.summary, sorted(map(str, v.failing_rows)))
+            for day, by_name in found.items()
+            for name, v in by_name.items()
+        }
+
+    whole = verdicts(1000)
+    assert verdicts(25) == whole
+    assert not all(v[0] for v in whole.values())  # the repeats and the ranges were found
+
+
+def test_rows_read_per_record_are_held_as_the_blocks_are():
+    from decimal import Decimal
+
+    from auterity_pipelines.quality.rows import PartitionRows
+    from auterity_pipelines.quality.suites import contract_columns
+
+    collected = PartitionRows("r1")
+    columns = contract_columns("repair_order_lines")
+    row = {"dealership_id": "r1", "ro_number": "RO-1", "line_number": 1, "op_code": "A", "complaint": "noise",
+           "cause": None, "correction": None, "labor_hours": Decimal("1.50"), "amount": Decimal("10.00"),
+           "updated_at": NOW}  # fmt: skip
+    collected.observe("repair_order_lines", columns, [tuple(row[c] for c in columns)])
+    (frame,) = collected.rows("repair_order_lines").frames()
+    assert list(frame["dealership_id"]) == ["r1"] and frame["labor_hours"][0] == 1.5
+    assert "complaint" not in frame.columns
