@@ -17,7 +17,6 @@ The sync asset and `bench/dms_load` run exactly this code.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
@@ -37,12 +36,6 @@ from resources.dms.extract import ExtractReader, NotColumnar
 from resources.dms.window import Window
 from resources.warehouse import Warehouse, quarantine_row
 from resources.warehouse.bulk import PartitionWriter
-
-# Arrow allocates from the C allocator that pandas and numpy use, not its own mimalloc pool:
-# what a load's blocks free is then reused by the quality checks that follow in the same step
-# instead of being kept for Arrow. An explicit ARROW_DEFAULT_MEMORY_POOL wins.
-if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
-    pa.set_memory_pool(pa.system_memory_pool())
 
 # Contract tables the quality checks look references up in: given fresh statistics after a load.
 REFERENCED = ("customers", "vehicles", "repair_orders")

@@ -52,8 +52,9 @@ def run_checks_by_day(
     days: list[dt.date],
     now: dt.datetime,
 ) -> dict[dt.date, dict[str, Verdict]]:
-    """Each check's verdict for each day, from one Great Expectations run over all the days'
-    rows (which have a `day` column when there is more than one day)."""
+    """Each check's verdict for each day, from Great Expectations runs over all the days' rows
+    together (which have a `day` column when there is more than one day): one per frame, plus
+    those the row-by-row checks had while the rows were loaded (`rows.tallies`)."""
     from auterity_pipelines.quality.gx import count, judge
     from auterity_pipelines.quality.store import volume_histories
 
