@@ -41,7 +41,14 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
 @click.option(
     "--smtp-port", type=int, default=8025, show_default=True, help="The demo mailbox's SMTP port (0: none)."
 )
-def dev(port, simulator_port, extract_days, smtp_port):
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=9464,
+    show_default=True,
+    help="The Prometheus endpoint's port (0: none).",
+)
+def dev(port, simulator_port, extract_days, smtp_port, metrics_port):
     """Start the DMS simulator, then the Dagster UI and daemon on http://127.0.0.1:PORT."""
     from auterity_pipelines.cli.instance import ensure_partitions, prepare_dagster_home, ready_warehouse
 
@@ -70,8 +77,25 @@ def dev(port, simulator_port, extract_days, smtp_port):
             str(smtp_port),
         ]
     )
+    metrics = (
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "auterity_pipelines.cli.main",
+                "metrics",
+                "serve",
+                "--port",
+                str(metrics_port),
+            ]
+        )
+        if metrics_port
+        else None
+    )
     try:
         wait_for(f"http://127.0.0.1:{simulator_port}/_sim/health", simulator, seconds=300)
+        if metrics:
+            click.echo(f"Prometheus metrics on http://127.0.0.1:{metrics_port}/metrics")
         workspace = project_file("workspace.yaml")
         target = ["-w", str(workspace)] if workspace else ["-m", "auterity_pipelines.definitions"]
         dagster = shutil.which("dagster") or str(
@@ -85,6 +109,8 @@ def dev(port, simulator_port, extract_days, smtp_port):
             stop(ui, first=signal.SIGINT)
             end_stragglers()
     finally:
+        if metrics:
+            stop(metrics, first=signal.SIGTERM, grace=10)
         stop(simulator, first=signal.SIGTERM, grace=10)
 
 

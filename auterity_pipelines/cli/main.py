@@ -11,6 +11,7 @@ from auterity_pipelines.cli.automations import automations
 from auterity_pipelines.cli.dev import dev
 from auterity_pipelines.cli.events import consume_events, serve_events
 from auterity_pipelines.cli.leads import leads
+from auterity_pipelines.cli.metrics import metrics
 from auterity_pipelines.cli.neuroweaver import neuroweaver
 from auterity_pipelines.cli.simulator import dms_simulator
 from auterity_pipelines.cli.sync import sync
@@ -90,6 +91,7 @@ cli.add_command(serve_events)
 cli.add_command(consume_events)
 cli.add_command(leads)
 cli.add_command(automations)
+cli.add_command(metrics)
 
 if __name__ == "__main__":
     cli()

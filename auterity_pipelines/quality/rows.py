@@ -71,10 +71,10 @@ class PartitionRows:
         if len(rows) and groups:
             by = DAY if self.by_day else None
             count(rows.frames(len(rows)), groups, key_columns(table), by, self.tallies.setdefault(table, {}))
-        kept = (
-            [c for c in blocks[0][1].column_names if c in kept_columns(table) or c == DAY] if blocks else []
+        kept = kept_columns(table) | {DAY}
+        self.kept.setdefault(table, []).extend(
+            (day, b.select([c for c in b.column_names if c in kept])) for day, b in blocks
         )
-        self.kept.setdefault(table, []).extend((day, b.select(kept)) for day, b in blocks)
 
     def observe(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         """Contract rows as tuples (the per-record path)."""

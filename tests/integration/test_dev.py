@@ -13,6 +13,7 @@ import httpx
 import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import clean_environment, write_fleet
 
@@ -36,7 +37,7 @@ def session_processes(session: int) -> list[int]:
 
 @pytest.mark.slow
 def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl_c(tmp_path):
-    ui_port, sim_port = free_port(), free_port()
+    ui_port, sim_port, metrics_port = free_port(), free_port(), free_port()
     fleet = write_fleet(
         tmp_path / "fleet.yaml", f"http://127.0.0.1:{sim_port}", extract_root=tmp_path / "extracts"
     )
@@ -44,7 +45,7 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
     env.update(AUTERITY_HOME=str(tmp_path / "home"), AUTERITY_FLEET=str(fleet))
     dev = subprocess.Popen(
         [sys.executable, "-m", "auterity_pipelines.cli.main", "dev", "--port", str(ui_port),
-         "--simulator-port", str(sim_port), "--extract-days", "2"],
+         "--simulator-port", str(sim_port), "--extract-days", "2", "--metrics-port", str(metrics_port)],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -70,6 +71,18 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
             assert time.monotonic() < deadline + 120, f"the run is still {status}"
             time.sleep(1)
         assert status == DagsterRunStatus.SUCCESS
+        # The first sync's figures on the metrics endpoint `auterity dev` started.
+        found = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(
+                httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+            )
+            for s in f.samples
+        }
+        synced = [v for (name, labels), v in found.items()
+                  if name == "auterity_sync_rows_total" and ("dealership", "harbor-kia") in labels]  # fmt: skip
+        assert synced and sum(synced) > 0
+        assert found[("auterity_runs_total", (("job", "dms_sync_job"), ("status", "SUCCESS")))] >= 1
     finally:
         os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         dev.wait(timeout=120)

@@ -175,3 +175,19 @@ def test_scoring_with_a_broken_champion_writes_nothing_and_fails_its_checks(
     assert reason == "lead_conversion version 1 (champion) cannot be loaded"
     assert checks == {"feature_drift_psi": False, "observed_vs_predicted_by_decile": False}
     assert scored_rows(history) == []
+
+
+def test_the_champion_s_version_and_holdout_metrics_reach_the_metrics_endpoint(history, neuroweaver):
+    from ml.registry import set_alias
+    from tests.integration.test_metrics import scrape, value
+
+    store = neuroweaver.store
+    found = scrape(history, store=store)
+    assert value(found, "auterity_metrics_source_up", source="models") == 1
+    assert value(found, "auterity_model_champion_version", model="lead_conversion") is None  # none yet
+    logged = register_weak_challenger(store, history)
+    set_alias(store, "lead_conversion", CHAMPION, logged.version)
+    found = scrape(history, store=store)
+    assert value(found, "auterity_model_champion_version", model="lead_conversion") == int(logged.version)
+    auc = store.client().get_run(logged.run_id).data.metrics["holdout_roc_auc"]
+    assert value(found, "auterity_model_metric", model="lead_conversion", metric="holdout_roc_auc") == auc

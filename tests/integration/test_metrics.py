@@ -1,0 +1,223 @@
+"""`/metrics`: each figure moved by a real action (a sync, a failed run, an AI call, an event, an
+automation decision) and read back over HTTP from the real endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
+from auterity_pipelines.enrichment.tasks import LEAD_ENRICHMENT
+from auterity_pipelines.events.routes import LEAD_RECEIVED
+from auterity_pipelines.metrics.server import platform_sources, registry_for, serve
+from auterity_pipelines.schema import partition_volumes
+from auterity_pipelines.simulator.data import SimulatorSettings
+from ml.serving import NeuroWeaverServer, ServingFaults, serve_in_thread
+from resources.ai.router import Router
+from resources.channels import ledger
+from resources.events.inbox import mark
+from tests.conftest import clean_environment, start_simulator, write_fleet
+from tests.helpers import sync
+from tests.integration.test_delivery_ledger import row as delivery
+from tests.integration.test_events_intake import ADF, ROOFTOP, inbox, post
+from tests.integration.test_relaycore import config, items
+
+NOW = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
+DAY = dt.date(2026, 11, 20)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(warehouse, instance=None, relay=None, store=None) -> dict[str, list]:
+    """Serve the platform's metrics on loopback, read /metrics once, and parse it:
+    family name -> [(sample name, labels, value)]. Sources a test does not give are left out."""
+    sources = platform_sources(warehouse, instance, store, relay)
+    for name, given in (("dagster", instance), ("models", store)):
+        if given is None:
+            sources.pop(name)
+    port = free_port()
+    server = serve(registry_for(sources), "127.0.0.1", port)
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        server.shutdown()
+    return {
+        f.name: [(s.name, s.labels, s.value) for s in f.samples] for f in text_string_to_metric_families(text)
+    }
+
+
+def value(found: dict, family: str, sample: str | None = None, **labels) -> float | None:
+    for name, sample_labels, v in found.get(family, []):
+        if name == (sample or family) and all(sample_labels.get(k) == x for k, x in labels.items()):
+            return v
+    return None
+
+
+def test_a_sync_and_a_failed_run_move_the_sync_and_run_figures(tmp_path, warehouse, instance):
+    before = scrape(warehouse, instance)
+    assert value(before, "auterity_sync_rows", "auterity_sync_rows_total", dealership=ROOFTOP) is None
+    with start_simulator(SimulatorSettings(now=NOW)) as url:
+        fleet = write_fleet(tmp_path / "fleet.yaml", url)
+        assert sync(instance, fleet, warehouse, ROOFTOP, DAY).success
+        failed = sync(instance, tmp_path / "no-such-fleet.yaml", warehouse, ROOFTOP, DAY)
+        assert not failed.success
+    found = scrape(warehouse, instance)
+    assert value(found, "auterity_metrics_source_up", source="warehouse") == 1
+    assert value(found, "auterity_metrics_source_up", source="dagster") == 1
+    with warehouse.engine.connect() as conn:
+        wrote = dict(
+            conn.execute(
+                select(partition_volumes.c.table_name, func.sum(partition_volumes.c.rows))
+                .where(partition_volumes.c.dealership_id == ROOFTOP)
+                .group_by(partition_volumes.c.table_name)
+            ).all()
+        )
+    assert wrote and all(n > 0 for n in wrote.values())
+    for entity, rows in wrote.items():
+        assert (
+            value(found, "auterity_sync_rows", "auterity_sync_rows_total", dealership=ROOFTOP, entity=entity)
+            == rows
+        )
+        assert value(found, "auterity_quarantined_records", "auterity_quarantined_records_total",
+                     dealership=ROOFTOP, entity=entity) is not None  # fmt: skip
+    synced = value(found, "auterity_partition_last_synced_timestamp_seconds", dealership=ROOFTOP)
+    assert abs(synced - time.time()) < 600
+    runs = {
+        labels["status"]: v for name, labels, v in found["auterity_runs"] if name == "auterity_runs_total"
+    }
+    assert runs.get("SUCCESS") == 1 and runs.get("FAILURE") == 1, found["auterity_runs"]
+    jobs = {labels["job"] for _, labels, _ in found["auterity_runs"]}
+    assert len(jobs) == 1, jobs
+    job = jobs.pop()
+    assert value(found, "auterity_run_duration_seconds", "auterity_run_duration_seconds_count", job=job) == 2
+    assert (
+        value(
+            found, "auterity_run_duration_seconds", "auterity_run_duration_seconds_bucket", job=job, le="+Inf"
+        )
+        == 2
+    )
+    assert value(found, "auterity_run_queue_depth") == 0
+
+
+def test_ai_calls_move_requests_tokens_cost_latency_and_the_budget(warehouse):
+    server = NeuroWeaverServer(ServingFaults())
+    with serve_in_thread(server) as url:
+        relay = config(url, price=2.0, local=False, quota={"monthly_budget_usd": 5})
+        outcomes = list(Router(relay, warehouse.engine).run(LEAD_ENRICHMENT, "d1", items(3)))
+    assert [o.status for o in outcomes] == ["ok"] * 3
+    found = scrape(warehouse, relay=relay)
+    labels = {"provider": "neuroweaver", "task": "lead_enrichment", "outcome": "ok"}
+    assert value(found, "auterity_ai_requests", "auterity_ai_requests_total", **labels) == 3
+    tokens_in = value(
+        found, "auterity_ai_tokens", "auterity_ai_tokens_total", provider="neuroweaver", direction="input"
+    )
+    assert tokens_in > 0
+    cost = value(
+        found, "auterity_ai_cost_usd", "auterity_ai_cost_usd_total", dealership="d1", provider="neuroweaver"
+    )
+    assert cost > 0
+    assert value(found, "auterity_ai_request_duration_seconds", "auterity_ai_request_duration_seconds_count",
+                 provider="neuroweaver") == 3  # fmt: skip
+    left = value(found, "auterity_ai_budget_remaining_usd", dealership="d1")
+    assert left == pytest.approx(5 - cost, abs=1e-5)
+
+
+def test_an_event_moves_received_backlog_and_event_to_result(receiver, warehouse):
+    assert post(receiver, "leads", ADF).status_code == 202
+    found = scrape(warehouse)
+    received = {"dealership": ROOFTOP, "type": LEAD_RECEIVED, "status": "received"}
+    assert value(found, "auterity_events_received", "auterity_events_received_total", **received) == 1
+    assert value(found, "auterity_inbox_backlog", dealership=ROOFTOP) == 1
+    (event,) = inbox(warehouse)
+    mark(warehouse, [event["event_id"]], "done")
+    found = scrape(warehouse)
+    assert value(found, "auterity_inbox_backlog", dealership=ROOFTOP) == 0  # nothing waiting
+    count = value(
+        found,
+        "auterity_event_to_result_seconds",
+        "auterity_event_to_result_seconds_count",
+        type=LEAD_RECEIVED,
+    )
+    assert count == 1
+    # Labels never carry a record id: the event's id appears nowhere in the scrape.
+    assert event["event_id"] not in repr(found)
+
+
+def test_automation_decisions_are_counted_by_rooftop_automation_and_decision(warehouse):
+    ledger.record(
+        warehouse.engine, [delivery("k1", "sent"), delivery("k2", "suppressed"), delivery("k3", "sent")]
+    )
+    found = scrape(warehouse)
+    labels = {"dealership": "lakeside-honda", "automation": "hot"}
+    assert (
+        value(
+            found,
+            "auterity_automation_decisions",
+            "auterity_automation_decisions_total",
+            decision="sent",
+            **labels,
+        )
+        == 2
+    )
+    assert value(found, "auterity_automation_decisions", "auterity_automation_decisions_total",
+                 decision="suppressed", **labels) == 1  # fmt: skip
+    assert "lead:k1" not in repr(found)  # the subject is a record: never a label
+
+
+def test_the_cli_serves_on_loopback_only_and_a_broken_source_does_not_blind_the_rest(tmp_path):
+    port = free_port()
+    env = clean_environment() | {"AUTERITY_HOME": str(tmp_path / "home")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "auterity_pipelines.cli.main", "metrics", "serve", "--port", str(port)],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "the endpoint never answered"
+                time.sleep(0.3)
+        listening = {
+            c.laddr.ip for c in psutil.Process(server.pid).net_connections("inet") if c.status == "LISTEN"
+        }
+        assert listening == {"127.0.0.1"}
+        found = {f.name: f for f in text_string_to_metric_families(text)}
+        up = {s.labels["source"]: s.value for s in found["auterity_metrics_source_up"].samples}
+        assert up == {"warehouse": 1.0, "dagster": 1.0, "models": 1.0}  # an empty install answers
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert server.returncode == 0
+
+
+@pytest.fixture
+def receiver(warehouse, tmp_path, monkeypatch):
+    from auterity_pipelines.fleet import load_fleet
+    from auterity_pipelines.loopback import serve_app_in_thread
+    from resources.events.receiver import Receiver
+    from tests.integration.test_events_intake import SECRET
+
+    monkeypatch.setenv("LAKESIDE_WEBHOOK_SECRET", SECRET)
+    (tmp_path / "fleet.yaml").write_text(
+        f"dealerships:\n  - id: {ROOFTOP}\n    name: Lakeside Honda\n    timezone: America/Chicago\n"
+        f"    webhook_secret_env: LAKESIDE_WEBHOOK_SECRET\n    dms: {{kind: extract, path: {tmp_path}}}\n"
+    )
+    with serve_app_in_thread(
+        Receiver(load_fleet(tmp_path / "fleet.yaml"), warehouse, max_body=10_000).app(), "receiver"
+    ) as url:
+        yield url
