@@ -114,7 +114,9 @@ def test_leads_and_dms_events_start_their_runs_through_the_daemon(tmp_path, corp
             )
             assert answer.status_code == 202, answer.text
             lead_events.append(answer.json()["event_id"])
-        occurred = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+        # A day ago: the rooftop's previous local day, whole whatever the hour (an hour ago is
+        # minutes into a new day just after the rooftop's midnight, with no repair orders yet).
+        occurred = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
         ro = {"id": f"ro-{uuid.uuid4().hex[:6]}", "type": "ro.closed", "occurred_at": occurred,
               "data": {"ro_number": "R-1", "closed_at": occurred}}  # fmt: skip
         # The bridge declares its queue when it starts; publish once it is bound.
