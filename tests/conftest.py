@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import uuid
 from pathlib import Path
 
@@ -21,6 +22,13 @@ from resources.warehouse import Warehouse
 # an unset one (settings.named_secret), so the tests set them, as a deployment sets its own.
 for _name, _value in DEMO_CREDENTIALS.items():
     os.environ.setdefault(_name, _value)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def clean_environment(*prefixes: str) -> dict[str, str]:

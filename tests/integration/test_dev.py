@@ -4,7 +4,6 @@ and Ctrl-C leaves nothing running."""
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,7 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import clean_environment, write_fleet
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import clean_environment, free_port, write_fleet
 
 
 def session_processes(session: int) -> list[int]:

@@ -210,9 +210,7 @@ def test_a_file_that_is_not_utf8_is_refused_by_name_and_commits_nothing(tmp_path
     warehouse = new_warehouse()
     with pytest.raises(ExtractIncomplete, match=r"repair_order_lines\.csv: not UTF-8 text"):
         one_pass(warehouse, tmp_path)
-    with warehouse.engine.connect() as conn:
-        for table in [*RAW_TABLES.values(), *CONFORMED_TABLES.values(), quarantine]:
-            assert conn.execute(text(f"SELECT count(*) FROM {table.name}")).scalar() == 0, table.name
+    assert_nothing_committed(warehouse)
 
 
 def test_a_rerun_changes_nothing_and_a_corrected_record_leaves_quarantine(tmp_path, new_warehouse):
@@ -252,9 +250,7 @@ def test_a_file_that_disagrees_with_its_manifest_commits_nothing(tmp_path, new_w
     warehouse = new_warehouse()
     with pytest.raises(ExtractIncomplete, match=r"repair_order_lines\.csv: \d+ data rows, the manifest says"):
         one_pass(warehouse, tmp_path)
-    with warehouse.engine.connect() as conn:
-        for table in [*RAW_TABLES.values(), *CONFORMED_TABLES.values(), quarantine]:
-            assert conn.execute(text(f"SELECT count(*) FROM {table.name}")).scalar() == 0, table.name
+    assert_nothing_committed(warehouse)
 
 
 def test_the_checks_see_every_conformed_row_with_its_checked_columns(tmp_path, new_warehouse):
@@ -266,3 +262,9 @@ def test_the_checks_see_every_conformed_row_with_its_checked_columns(tmp_path, n
     assert {"dealership_id", "ro_number", "line_number", "labor_hours", "updated_at"} <= set(frame.columns)
     assert "complaint" not in frame.columns  # free text is not checked, and not held
     assert frame["labor_hours"].dtype == "float64" and str(frame["updated_at"].dtype).startswith("datetime64")
+
+
+def assert_nothing_committed(warehouse) -> None:
+    with warehouse.engine.connect() as conn:
+        for table in [*RAW_TABLES.values(), *CONFORMED_TABLES.values(), quarantine]:
+            assert conn.execute(text(f"SELECT count(*) FROM {table.name}")).scalar() == 0, table.name

@@ -4,7 +4,6 @@ automation decision) and read back over HTTP from the real endpoint."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from ml.serving import NeuroWeaverServer, ServingFaults, serve_in_thread
 from resources.ai.router import Router
 from resources.channels import ledger
 from resources.events.inbox import mark
-from tests.conftest import clean_environment, start_simulator, write_fleet
+from tests.conftest import clean_environment, free_port, start_simulator, write_fleet
 from tests.helpers import sync
 from tests.integration.test_delivery_ledger import row as delivery
 from tests.integration.test_events_intake import ADF, ROOFTOP, inbox, post
@@ -32,12 +31,6 @@ from tests.integration.test_relaycore import config, items
 
 NOW = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 20)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scrape(warehouse, instance=None, relay=None, store=None) -> dict[str, list]:

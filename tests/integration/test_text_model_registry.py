@@ -3,7 +3,6 @@
 import json
 import os
 import select
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from ml.registry import CHALLENGER, CHAMPION, Store, alias_version
 from ml.text import complaints
 from ml.text.registry import COMPLAINT_MODEL
 from resources.mlflow import NeuroWeaver
+from tests.conftest import free_port
 
 ASSETS = [
     a
@@ -52,12 +52,6 @@ def test_the_complaint_classifier_is_registered_once_per_data_and_code_and_a_tie
     assert decision["promoted"].value is False and "the champion stays" in decision["reason"].value
     assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHALLENGER).version == "2"
     assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHAMPION).version == "1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_neuroweaver_serve_answers_with_the_registered_champion(tmp_path):
