@@ -17,6 +17,7 @@ from auterity_pipelines.fleet import FleetError, load_fleet
 from auterity_pipelines.jobs import run_is_live
 from auterity_pipelines.partitions import rooftop_days, split_key
 from auterity_pipelines.settings import fleet_path
+from auterity_pipelines.tracing import traced
 from resources.channels import Channels
 from resources.dms.fleet import DmsFleet
 from resources.mlflow import NeuroWeaver
@@ -86,6 +87,7 @@ def build_automation_asset(
         description=f"{automation.name} ({template.name}): {template.description}",
         retry_policy=retry_policy,
     )
+    @traced
     def automation_asset(
         context: dg.AssetExecutionContext,
         warehouse: Warehouse,

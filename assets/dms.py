@@ -10,6 +10,7 @@ from auterity_pipelines.conform import CONFORMERS
 from auterity_pipelines.events.routes import EVENT_TAG
 from auterity_pipelines.partitions import rooftop_days, split_key
 from auterity_pipelines.records import ENTITIES
+from auterity_pipelines.tracing import traced
 from resources.dms.extract import ExtractIncomplete, ExtractReader
 from resources.dms.fleet import DmsFleet
 from resources.dms.http import DmsConfigError, DmsError
@@ -83,6 +84,7 @@ def _core_spec(entity: str, key: dg.AssetKey) -> dg.AssetSpec:
     pool="dms",
     retry_policy=DMS_RETRY,
 )
+@traced
 def dms_sync(context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse):
     """Pull one rooftop-day from its DMS into the raw tables and conform it into the contract
     tables in the same pass; then check each contract table's day."""

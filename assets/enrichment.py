@@ -7,6 +7,7 @@ from assets.dms import OWNERS
 from assets.enrich import LEADS, REPAIR_ORDER_LINES, EnrichmentSpec, enrich_partition
 from assets.intake import INBOUND_LEADS
 from auterity_pipelines.partitions import rooftop_days, split_key
+from auterity_pipelines.tracing import traced
 from resources.ai import RelayCore
 from resources.warehouse import Warehouse
 
@@ -39,6 +40,7 @@ def _enrichment_asset(
             max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
         ),
     )
+    @traced
     def _asset(context: dg.AssetExecutionContext, relaycore: RelayCore, warehouse: Warehouse):
         from auterity_pipelines.quality.store import failed_blocking
 

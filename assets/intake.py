@@ -8,6 +8,7 @@ from assets.dms import OWNERS
 from assets.sync import RawLoader, conform_partition
 from auterity_pipelines.jobs import run_is_live
 from auterity_pipelines.partitions import rooftop_days, split_key
+from auterity_pipelines.tracing import traced
 from resources.dms.fleet import DmsFleet
 from resources.dms.window import Window
 from resources.warehouse import Warehouse
@@ -54,6 +55,7 @@ def leads_of_day(
         max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
     ),
 )
+@traced
 def inbound_leads(
     context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -92,6 +94,7 @@ def inbound_leads(
         max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
     ),
 )
+@traced
 def crm_deliveries(
     context: dg.AssetExecutionContext, dms: DmsFleet, warehouse: Warehouse
 ) -> dg.MaterializeResult:

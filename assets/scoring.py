@@ -11,6 +11,7 @@ from assets.dms import OWNERS
 from assets.intake import INBOUND_LEADS
 from assets.models import champion_key
 from auterity_pipelines.partitions import rooftop_days, split_key
+from auterity_pipelines.tracing import traced
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
 
@@ -210,6 +211,7 @@ LEAD_SCORES = dg.AssetKey(["ml", "lead_scores"])
     ],
     can_subset=True,
 )
+@traced
 def lead_scores(context: dg.AssetExecutionContext, warehouse: Warehouse, neuroweaver: NeuroWeaver):
     from ml.registry import ModelNotServable
 

@@ -9,12 +9,14 @@ from pathlib import Path
 import dagster as dg
 
 from assets.intake import local_day
+from auterity_pipelines import tracing
 from auterity_pipelines.drops import drop_root, extract_days, new_lead_files
 from auterity_pipelines.events.routes import EVENT_TAG, Unroutable, route_for
 from auterity_pipelines.fleet import Dealership, FleetError, load_fleet
 from auterity_pipelines.jobs import dms_history_job, dms_sync_job, file_drop_job, lead_intake_job, sync_tags
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
+from auterity_pipelines.tracing import TRACE_TAG
 from resources.warehouse import Warehouse
 
 PAGE = 500  # events per evaluation, well inside the 60 s limit
@@ -68,10 +70,21 @@ def run_request(event: dict, dealership: Dealership) -> dg.RunRequest:
     if route.job is None:
         raise Unroutable(f"{event['event_type']} starts no run")
     key = partition_key(dealership.id, event_day(event, dealership.timezone))
+    # The event's trace goes on through this request into its run (the run's steps read the tag).
+    with tracing.span(
+        "run request",
+        parent=event.get("traceparent"),
+        auterity__event_id=event["event_id"],
+        auterity__event_type=event["event_type"],
+        dagster__job=route.job,
+        dagster__partition=str(key),
+    ):
+        carried = tracing.traceparent()
     tags = {
         EVENT_TAG: event["event_id"],
         "auterity/event-type": event["event_type"],
         **route.tags(dealership, str(key)),
+        **({TRACE_TAG: carried} if carried else {}),
     }
     return dg.RunRequest(run_key=event["event_id"], job_name=route.job, partition_key=key, tags=tags)
 

@@ -7,6 +7,8 @@ import os
 
 import click
 
+from auterity_pipelines.cli.binding import host_option, warn_if_exposed
+
 
 def live_fleet(check_secrets: bool = False):
     """The fleet file, watched for changes; with `check_secrets`, refused while a webhook secret it names is unset."""
@@ -30,7 +32,7 @@ def live_fleet(check_secrets: bool = False):
 
 @click.command("serve-events")
 @click.option("--port", type=int, default=8767, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@host_option("receiver")
 def serve_events(port: int, host: str):
     """Receive signed webhooks: ADF leads and DMS events, into the events inbox."""
     import uvicorn
@@ -38,6 +40,7 @@ def serve_events(port: int, host: str):
     from auterity_pipelines.cli.instance import ready_warehouse
     from resources.events.receiver import Receiver
 
+    warn_if_exposed(host, "event receiver", "anyone who reaches it can try webhook signatures against it")
     fleet = live_fleet(check_secrets=True)
     receiver = Receiver(fleet, ready_warehouse())
     click.echo(

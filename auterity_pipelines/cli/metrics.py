@@ -7,6 +7,8 @@ import threading
 
 import click
 
+from auterity_pipelines.cli.binding import host_option, warn_if_exposed
+
 DEFAULT_PORT = 9464
 
 
@@ -17,23 +19,15 @@ def metrics():
 
 @metrics.command("serve")
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="The address to bind. Anything but loopback lets others read the metrics (see the README).",
-)
+@host_option("metrics")
 def serve_metrics(port: int, host: str):
     """Serve /metrics on http://HOST:PORT until stopped."""
     from auterity_pipelines.cli.instance import prepare_dagster_home, ready_warehouse
-    from auterity_pipelines.metrics.server import LOOPBACK, platform_sources, registry_for, serve
+    from auterity_pipelines.metrics.server import platform_sources, registry_for, serve
     from resources.ai.config import ConfigError, load_config
     from resources.mlflow import neuroweaver_resource
 
-    if host not in LOOPBACK:
-        click.echo(
-            f"warning: metrics bound to {host}, not loopback: anyone who reaches it can read them", err=True
-        )
+    warn_if_exposed(host, "metrics endpoint", "anyone who reaches it can read every rooftop's figures")
     instance, warehouse = prepare_dagster_home(), ready_warehouse()
     try:
         relay = load_config()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import click
 
+from auterity_pipelines.cli.binding import host_option, warn_if_exposed
+
 
 @click.group()
 def neuroweaver():
@@ -15,7 +17,7 @@ def neuroweaver():
 
 @neuroweaver.command("serve")
 @click.option("--port", type=int, default=8766, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@host_option("model endpoint")
 @click.option("--latency-ms", type=float, default=0.0, help="Answer this much later (benchmarks).")
 @click.option("--rate-limit-share", type=float, default=0.0, help="Share of requests answered 429.")
 @click.option("--server-error-share", type=float, default=0.0, help="Share of requests answered 500.")
@@ -24,6 +26,8 @@ def neuroweaver():
 def serve(port, host, latency_ms, rate_limit_share, server_error_share, timeout_share, invalid_share):
     """Serve the registry's champion text models behind an OpenAI-compatible /v1/chat/completions and /v1/models."""
     import uvicorn
+
+    warn_if_exposed(host, "NeuroWeaver endpoint", "anyone who reaches it can use the models, unauthenticated")
 
     from ml.serving import MODELS, NeuroWeaverServer, ServingFaults
     from ml.text import complaints

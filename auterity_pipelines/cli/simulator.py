@@ -9,6 +9,7 @@ import time
 import click
 from tqdm import tqdm
 
+from auterity_pipelines.cli.binding import host_option, warn_if_exposed
 from auterity_pipelines.fleet import FleetError, load_fleet
 from auterity_pipelines.settings import fleet_path
 
@@ -73,7 +74,7 @@ def keep_writing_extracts(days: int, settings, every: float = 300) -> None:
 
 @click.command("dms-simulator")
 @click.option("--port", type=int, default=8765, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@host_option("simulator")
 @click.option("--now", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]), help="Freeze the clock (UTC).")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Record volume multiplier.")
 @click.option(
@@ -110,6 +111,8 @@ def dms_simulator(
 ):
     """Serve the demo fleet's DMSs: Fortellis and Tekion styles, deterministic data, optional faults."""
     import uvicorn
+
+    warn_if_exposed(host, "DMS simulator", "anyone who reaches it can read its demo data and mailbox")
 
     from auterity_pipelines.simulator.data import SimulatorSettings
     from auterity_pipelines.simulator.server import Faults, Simulator

@@ -52,11 +52,12 @@ class Histogram:
             held[i] += float(n or 0)
 
     def family(self) -> HistogramMetricFamily:
+        """Every label combination seen, observed or not: a series that first appears at zero
+        lets Prometheus's `rate` count its first observation (one that appears at 1 reads as 0)."""
         made = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
         for key, (count, total, *within) in sorted(self.values.items()):
-            if count:
-                buckets = [(str(float(b)), n) for b, n in zip(self.buckets, within)]
-                made.add_metric(list(key), [*buckets, ("+Inf", count)], total / self.per_second)
+            buckets = [(str(float(b)), n) for b, n in zip(self.buckets, within)]
+            made.add_metric(list(key), [*buckets, ("+Inf", count)], total / self.per_second)
         return made
 
 

@@ -33,6 +33,11 @@ def collect(instance) -> list:
             ).group_by(runs.pipeline_name, runs.status)
         ).all()
     for job, status, n, *timed in rows:
+        for outcome in (
+            "SUCCESS",
+            "FAILURE",
+        ):  # at zero from the job's first run, so the first failure is an increase
+            counted.add([job, outcome], 0)
         counted.add([job, status], n)
         durations.add([job], timed)
         queued += n if status == "QUEUED" else 0

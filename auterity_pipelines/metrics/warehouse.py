@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 
 from auterity_pipelines.metrics.families import Family, Histogram, bucket_columns
 from auterity_pipelines.schema import (
@@ -34,9 +34,9 @@ def collect(engine: Engine, budgets=None, now: dt.datetime | None = None) -> lis
     now = now or dt.datetime.now(dt.UTC)
     with engine.connect() as conn:
         return [
-            *_syncs(conn),
+            *_syncs(conn, now),
             *_ai(conn),
-            _budgets(conn, budgets, now),
+            *_budgets(conn, budgets, now),
             *_events(conn, engine),
             _decisions(conn),
         ]
@@ -46,29 +46,42 @@ def _grouped(conn, groups: list, *aggregates, where=()):
     return conn.execute(select(*groups, *aggregates).where(*where).group_by(*groups)).all()
 
 
-def _syncs(conn) -> list:
+def _syncs(conn, now: dt.datetime) -> list:
     v = partition_volumes.c
     rows = Family("counter", "auterity_sync_rows", "Contract rows the latest sync of each rooftop-day wrote.",
                   ["dealership", "entity"])  # fmt: skip
     quarantined = Family("counter", "auterity_quarantined_records",
                          "Records the latest sync of each rooftop-day quarantined.", ["dealership", "entity"])  # fmt: skip
+    # A rerun or a replay lowers the totals above, which Prometheus would read as a counter reset
+    # and count again: the share an alert reads is taken here, over the last day's syncs.
+    recent = Family("gauge", "auterity_quarantine_share",
+                    "Share of records quarantined by the rooftop's partition syncs of the last 24 h.", ["dealership"])  # fmt: skip
+    since = now - dt.timedelta(hours=24)
     last: dict[str, dt.datetime] = {}
-    for dealership, table, n, bad, at in _grouped(
+    day_rows: dict[str, list[float]] = {}
+    for dealership, table, n, bad, at, n_day, bad_day in _grouped(
         conn,
         [v.dealership_id, v.table_name],
         func.sum(v.rows),
         func.sum(v.quarantined),
         func.max(v.updated_at),
+        func.sum(case((v.updated_at >= since, v.rows), else_=0)),
+        func.sum(case((v.updated_at >= since, v.quarantined), else_=0)),
     ):
         rows.add([dealership, table], n)
         quarantined.add([dealership, table], bad)
         at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
         last[dealership] = max(last.get(dealership, at), at)
+        held = day_rows.setdefault(dealership, [0.0, 0.0])
+        held[0] += float(n_day or 0)
+        held[1] += float(bad_day or 0)
     synced = Family("gauge", "auterity_partition_last_synced_timestamp_seconds",
                     "When a rooftop's latest partition sync finished (Unix time).", ["dealership"])  # fmt: skip
     for dealership, at in last.items():
         synced.add([dealership], at.timestamp())
-    return [rows.family(), quarantined.family(), synced.family()]
+        good, bad = day_rows[dealership]
+        recent.add([dealership], bad / (good + bad) if good + bad else 0)
+    return [rows.family(), quarantined.family(), synced.family(), recent.family()]
 
 
 def _ai(conn) -> list:
@@ -99,10 +112,13 @@ def _ai(conn) -> list:
     return [requests.family(), tokens.family(), cost.family(), latency.family()]
 
 
-def _budgets(conn, budgets, now: dt.datetime):
-    """What is left of each rooftop's monthly AI budget: its tasks' budgets less this month's spend.
-    A rooftop appears once it has spent anything this month; a task without a budget adds nothing."""
+def _budgets(conn, budgets, now: dt.datetime) -> list:
+    """Each rooftop's monthly AI budget and what is left of it: its tasks' budgets less this
+    month's spend. A rooftop appears once it has spent anything this month; a task without a
+    budget adds nothing."""
     q = ai_quota_usage.c
+    total = Family("gauge", "auterity_ai_budget_usd",
+                   "The monthly AI budget, by rooftop (the sum over its budgeted tasks).", ["dealership"])  # fmt: skip
     left = Family("gauge", "auterity_ai_budget_remaining_usd",
                   "The monthly AI budget left, by rooftop (the sum over its budgeted tasks).", ["dealership"])  # fmt: skip
     spent = _grouped(conn, [q.dealership_id, q.task], func.sum(q.used),
@@ -110,8 +126,9 @@ def _budgets(conn, budgets, now: dt.datetime):
     for dealership, task, used in spent:
         budget = budgets(dealership, task) if budgets else None
         if budget is not None:
+            total.add([dealership], budget)
             left.add([dealership], budget - float(used or 0) / MICRO)
-    return left.family()
+    return [total.family(), left.family()]
 
 
 def _events(conn, engine: Engine) -> list:

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import Engine
 
+from auterity_pipelines import tracing
 from auterity_pipelines.enrichment.redaction import Redactor
 from auterity_pipelines.enrichment.tasks import AnswerError, Task
 from resources.ai.config import Candidate, RelayConfig
@@ -136,7 +138,8 @@ class Router:
             with ThreadPoolExecutor(
                 max_workers=self.config.concurrency, thread_name_prefix="relaycore"
             ) as pool:
-                yield from pool.map(lambda pair: self._enrich(task, dealership_id, route, *pair), pending)
+                enrich = tracing.carried(lambda pair: self._enrich(task, dealership_id, route, *pair))
+                yield from pool.map(enrich, pending)
         finally:
             self.ledger.flush()
 
@@ -247,7 +250,17 @@ class Router:
             reservation = self.quotas.reserve(dealership_id, task.name, quota, tokens, worst)
         started = time.perf_counter()
         try:
-            completion = provider.complete(task, messages, candidate.model, record)
+            with tracing.span(
+                f"ai {candidate.provider}",
+                kind=SpanKind.CLIENT,
+                auterity__provider=candidate.provider,
+                auterity__model=candidate.model,
+                auterity__task=task.name,
+                auterity__dealership=dealership_id,
+            ) as span:
+                completion = provider.complete(task, messages, candidate.model, record)
+                span.set_attribute("auterity.tokens_in", completion.tokens_in)
+                span.set_attribute("auterity.tokens_out", completion.tokens_out)
         except ProviderError as exc:
             if reservation:
                 self.quotas.settle(reservation, 0, 0.0)

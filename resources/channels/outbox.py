@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from opentelemetry.trace import SpanKind
+
+from auterity_pipelines import tracing
 from auterity_pipelines.fleet import Fleet
 from auterity_pipelines.settings import named_secret
 from resources.channels import ChannelConfigError, Channels
@@ -26,6 +29,18 @@ class Outbox:
         key: str,
         extra: dict,
     ) -> Sent:
+        # The span names the channel and rooftop, never the address or the text.
+        with tracing.span(
+            f"deliver {channel}",
+            kind=SpanKind.CLIENT,
+            auterity__dealership=dealership_id,
+            auterity__channel=channel,
+        ) as span:
+            sent = self._send(dealership_id, channel, address, subject_line, body, key, extra)
+            span.set_attribute("auterity.attempts", sent.attempts)
+            return sent
+
+    def _send(self, dealership_id, channel, address, subject_line, body, key, extra) -> Sent:
         c = self.channels
         if channel == "sms":
             return c.sms(dealership_id).send(address, body)

@@ -12,8 +12,10 @@ import json
 import logging
 from collections.abc import Callable
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
+from auterity_pipelines import tracing
 from auterity_pipelines.adf import AdfError, parse_adf
 from auterity_pipelines.events.schemas import parse_event, validation_reason
 from auterity_pipelines.fleet import Fleet, FleetError, LiveFleet
@@ -90,7 +92,14 @@ def consume(
                 quarantine(warehouse, owner, "amqp", body, why)
                 log.warning("quarantined a message on %s: %s", method.routing_key, why)
             else:
-                stored = store(warehouse, dealership_id, events, "amqp")  # commits before the ack
+                # A consumer span, the child of the publisher's when it sent a `traceparent` header.
+                with tracing.span(
+                    f"consume {queue}",
+                    parent={k: str(v) for k, v in (properties.headers or {}).items()},
+                    kind=SpanKind.CONSUMER,
+                    auterity__dealership=dealership_id,
+                ):
+                    stored = store(warehouse, dealership_id, events, "amqp")  # commits before the ack
                 if on_stored:
                     on_stored(stored)
             channel.basic_ack(method.delivery_tag)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import select
 
+from auterity_pipelines import tracing
 from auterity_pipelines.automations.decide import MAX_ATTEMPTS
 from auterity_pipelines.automations.rules import delivery_key
 from auterity_pipelines.fleet import Dealership
@@ -111,12 +113,23 @@ def deliver_scored_leads(
         if not ledger.claim(warehouse.engine, row, previous):
             continue
         message = lead_message(warehouse, dealership.id, event, unscored_reason)
-        try:
-            sent = post_crm(dealership.crm_webhook_url, secret, dealership.id, message, key)
-        except SendFailed as exc:
-            ledger.finish(warehouse.engine, key, "failed", exc.reason, exc.retryable, None, exc.attempts)
-            (failures if exc.retryable else final).append(f"{event['event_id']}: {exc.reason}")
-            continue
+        # In the run's trace; a lead batched into another lead's run links to its own trace too.
+        with tracing.span(
+            "crm post",
+            kind=SpanKind.CLIENT,
+            links=tracing.link_to(event.get("traceparent")),
+            auterity__event_id=event["event_id"],
+            auterity__dealership=dealership.id,
+        ) as span:
+            try:
+                sent = post_crm(dealership.crm_webhook_url, secret, dealership.id, message, key)
+            except SendFailed as exc:
+                ledger.finish(warehouse.engine, key, "failed", exc.reason, exc.retryable, None, exc.attempts)
+                (failures if exc.retryable else final).append(f"{event['event_id']}: {exc.reason}")
+                span.set_status(Status(StatusCode.ERROR, "not posted"))
+                span.set_attribute("auterity.attempts", exc.attempts)
+                continue
+            span.set_attribute("auterity.attempts", sent.attempts)
         ledger.finish(warehouse.engine, key, "sent", None, False, sent.message_id, sent.attempts)
         posted += 1
     if final:

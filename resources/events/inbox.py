@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
+from auterity_pipelines import tracing
 from auterity_pipelines.events.routes import ROUTES
 from auterity_pipelines.events.schemas import LEAD_RECEIVED
 from auterity_pipelines.schema import events_inbox
@@ -48,11 +49,17 @@ def content_key(body: bytes | str) -> str:
 
 
 def store(warehouse: Warehouse, dealership_id: str, events: Sequence[Incoming], channel: str) -> list[Stored]:
-    """Insert the events in one transaction; duplicates change nothing and report the first id."""
+    """Insert the events in one transaction; duplicates change nothing and report the first id.
+
+    Each row keeps the trace context it was stored in, so that its run continues the event's trace."""
     now = dt.datetime.now(dt.UTC)
     insert = dialect_insert(warehouse.engine)
     stored = []
-    with warehouse.engine.begin() as conn:
+    with (
+        tracing.span("inbox store", auterity__dealership=dealership_id, auterity__channel=channel) as span,
+        warehouse.engine.begin() as conn,
+    ):
+        carried = tracing.traceparent()
         for event in events:
             event_id = event_id_for(dealership_id, event.dedup_key)
             row = {
@@ -66,6 +73,7 @@ def store(warehouse: Warehouse, dealership_id: str, events: Sequence[Incoming], 
                 else "received",
                 "channel": channel,
                 "dedup_key": event.dedup_key[:200],
+                "traceparent": carried,
             }
             # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
             created = conn.execute(
@@ -75,6 +83,8 @@ def store(warehouse: Warehouse, dealership_id: str, events: Sequence[Incoming], 
                 .returning(events_inbox.c.event_id)
             ).first()
             stored.append(Stored(event_id, created is not None))
+        span.set_attribute("auterity.event_ids", [s.event_id for s in stored])
+        span.set_attribute("auterity.duplicates", sum(not s.created for s in stored))
     return stored
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from opentelemetry.trace import SpanKind
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from auterity_pipelines import tracing
 from auterity_pipelines.adf import AdfError, parse_adf
 from auterity_pipelines.events.schemas import parse_event, validation_reason
 from auterity_pipelines.events.signing import SignatureError, Verifier
@@ -94,7 +96,7 @@ class Receiver:
         await run_in_threadpool(quarantine, self.warehouse, dealership.id, "webhook", body, why)
         raise _Refused(400, why)
 
-    async def leads(self, request: Request) -> JSONResponse:
+    async def _leads(self, request: Request) -> JSONResponse:
         arrived = dt.datetime.now(dt.UTC)
         try:
             dealership, body = await self._authentic_body(request, ("application/xml", "text/xml"))
@@ -123,7 +125,7 @@ class Receiver:
             status_code=202,
         )
 
-    async def events(self, request: Request) -> JSONResponse:
+    async def _events(self, request: Request) -> JSONResponse:
         from pydantic import ValidationError
 
         try:
@@ -137,16 +139,36 @@ class Receiver:
         self.accepted += stored.created
         return JSONResponse({"event_id": stored.event_id, "duplicate": not stored.created}, status_code=202)
 
+    def _traced(self, route: str, handler):
+        """The handler inside a server span: a trace's root, or the sender's child when it sent a
+        `traceparent`. The inbox rows it stores carry the span on."""
+
+        async def endpoint(request: Request) -> JSONResponse:
+            with tracing.span(
+                f"POST {route}",
+                parent=request.headers,
+                kind=SpanKind.SERVER,
+                http__request__method="POST",
+                http__route=route,
+                auterity__dealership=request.path_params.get("dealership_id"),
+            ) as span:
+                response = await handler(request)
+                span.set_attribute("http.response.status_code", response.status_code)
+                return response
+
+        return endpoint
+
     def app(self) -> Starlette:
         from resources.events.sms import SmsWebhooks
 
         sms = SmsWebhooks(self)
+        leads, events = "/v1/dealerships/{dealership_id}/leads", "/v1/dealerships/{dealership_id}/events"
         return Starlette(
             routes=[
                 Route("/sms/{dealership_id}/inbound", sms.inbound, methods=["POST"]),
                 Route("/sms/{dealership_id}/status", sms.status, methods=["POST"]),
-                Route("/v1/dealerships/{dealership_id}/leads", self.leads, methods=["POST"]),
-                Route("/v1/dealerships/{dealership_id}/events", self.events, methods=["POST"]),
+                Route(leads, self._traced(leads, self._leads), methods=["POST"]),
+                Route(events, self._traced(events, self._events), methods=["POST"]),
                 Route("/health", lambda request: JSONResponse({"ok": True})),
             ]
         )

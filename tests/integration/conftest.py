@@ -99,3 +99,22 @@ def fleet_file(tmp_path, monkeypatch, crm):
     )
     monkeypatch.setenv("AUTERITY_FLEET", str(path))
     return path
+
+
+@pytest.fixture
+def receiver(warehouse, tmp_path, monkeypatch):
+    """The real webhook receiver on loopback for lakeside-honda (no CRM), storing into `warehouse`."""
+    from auterity_pipelines.fleet import load_fleet
+    from auterity_pipelines.loopback import serve_app_in_thread
+    from resources.events.receiver import Receiver
+    from tests.integration.test_events_intake import SECRET
+
+    monkeypatch.setenv("LAKESIDE_WEBHOOK_SECRET", SECRET)
+    (tmp_path / "fleet.yaml").write_text(
+        f"dealerships:\n  - id: {ROOFTOP}\n    name: Lakeside Honda\n    timezone: America/Chicago\n"
+        f"    webhook_secret_env: LAKESIDE_WEBHOOK_SECRET\n    dms: {{kind: extract, path: {tmp_path}}}\n"
+    )
+    with serve_app_in_thread(
+        Receiver(load_fleet(tmp_path / "fleet.yaml"), warehouse, max_body=10_000).app(), "receiver"
+    ) as url:
+        yield url

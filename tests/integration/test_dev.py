@@ -1,6 +1,7 @@
 """`auterity dev` as a user runs it: UI and daemon up, a run launched through GraphQL succeeds,
 and Ctrl-C leaves nothing running."""
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -9,6 +10,7 @@ import sys
 import time
 
 import httpx
+import psutil
 import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
@@ -76,6 +78,15 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
                   if name == "auterity_sync_rows_total" and ("dealership", "harbor-kia") in labels]  # fmt: skip
         assert synced and sum(synced) > 0
         assert found[("auterity_runs_total", (("job", "dms_sync_job"), ("status", "SUCCESS")))] >= 1
+        # Everything `auterity dev` started listens on loopback only: UI, daemon, code server,
+        # simulator and its mailbox, metrics.
+        bound = set()
+        for pid in session_processes(dev.pid):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                bound |= {(c.laddr.ip, c.laddr.port) for c in psutil.Process(pid).net_connections("inet")
+                          if c.status == "LISTEN"}  # fmt: skip
+        assert {("127.0.0.1", p) for p in (ui_port, sim_port, metrics_port)} <= bound
+        assert {ip for ip, _ in bound} <= {"127.0.0.1", "::1"}, bound
     finally:
         os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         dev.wait(timeout=120)

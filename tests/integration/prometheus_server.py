@@ -1,0 +1,90 @@
+"""A real Prometheus (Debian's `prometheus` package) on loopback, scraping the platform's `/metrics`
+every second and evaluating `deploy/prometheus/rules.yml`, for the dashboard and rule tests."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.conftest import free_port, service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
+
+
+class Prometheus:
+    def __init__(self, url: str):
+        self.url = url
+
+    def query(self, expr: str) -> list[dict]:
+        """An instant query now; fails on any error Prometheus reports (a bad expression included)."""
+        answer = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10).json()
+        assert answer["status"] == "success", (expr, answer)
+        return answer["data"]["result"]
+
+    def finite(self, expr: str) -> list[dict]:
+        """The query's samples that are numbers (a quantile over no observations is NaN)."""
+        return [r for r in self.query(expr) if math.isfinite(float(r["value"][1]))]
+
+    def scraped_since(self, moment: float, timeout: float = 30) -> None:
+        """Wait until a scrape that started after `moment` has been stored and the rules evaluated on it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            stamps = self.query('timestamp(up{job="auterity"} == 1)')
+            if stamps and float(stamps[0]["value"][1]) > moment + 1:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"Prometheus did not scrape /metrics after {moment}")
+
+    def settle(self) -> None:
+        self.scraped_since(time.time())
+
+    def metric_names(self) -> set[str]:
+        return set(httpx.get(f"{self.url}/api/v1/label/__name__/values", timeout=10).json()["data"])
+
+    def rules(self) -> list[dict]:
+        groups = httpx.get(f"{self.url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        return [rule for group in groups for rule in group["rules"]]
+
+
+@contextmanager
+def prometheus(tmp_path: Path, metrics_port: int):
+    binary = shutil.which("prometheus")
+    if binary is None:
+        service_missing("Prometheus", "PATH (apt-get install prometheus)", FileNotFoundError("prometheus"))
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(RULES)],
+        "scrape_configs": [{"job_name": "auterity", "scrape_timeout": "1s",
+                            "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}],
+    }))  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (tmp_path / "prometheus.log").read_text()
+            assert time.monotonic() < deadline, "Prometheus did not become ready"
+            time.sleep(0.2)
+        yield Prometheus(url)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
