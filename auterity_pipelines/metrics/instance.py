@@ -10,6 +10,9 @@ from auterity_pipelines.metrics.families import Family, Histogram, bucket_column
 
 RUN_SECONDS = (5, 15, 30, 60, 120, 300, 600, 1800, 3600, 10800)
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+# Served from a job's first run on, at zero: Prometheus counts a job's first failure only as an
+# increase of a series it has already seen.
+AT_ZERO = ("SUCCESS", "FAILURE")
 
 
 def collect(instance) -> list:
@@ -33,10 +36,7 @@ def collect(instance) -> list:
             ).group_by(runs.pipeline_name, runs.status)
         ).all()
     for job, status, n, *timed in rows:
-        for outcome in (
-            "SUCCESS",
-            "FAILURE",
-        ):  # at zero from the job's first run, so the first failure is an increase
+        for outcome in AT_ZERO:
             counted.add([job, outcome], 0)
         counted.add([job, status], n)
         durations.add([job], timed)

@@ -66,14 +66,21 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
             assert time.monotonic() < deadline + 120, f"the run is still {status}"
             time.sleep(1)
         assert status == DagsterRunStatus.SUCCESS
-        # The first sync's figures on the metrics endpoint `auterity dev` started.
-        found = {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for f in text_string_to_metric_families(
-                httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-            )
-            for s in f.samples
-        }
+        # The first sync's figures on the metrics endpoint `auterity dev` started, and the AI
+        # figures of the enrichment run the sync set off.
+        while True:
+            found = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for f in text_string_to_metric_families(
+                    httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+                )
+                for s in f.samples
+            }
+            ai = sum(v for (name, _), v in found.items() if name == "auterity_ai_requests_total")
+            if ai > 0:
+                break
+            assert time.monotonic() < deadline + 240, "no AI request after the first sync"
+            time.sleep(2)
         synced = [v for (name, labels), v in found.items()
                   if name == "auterity_sync_rows_total" and ("dealership", "harbor-kia") in labels]  # fmt: skip
         assert synced and sum(synced) > 0
