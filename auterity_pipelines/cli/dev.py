@@ -17,16 +17,20 @@ from auterity_pipelines.fleet import load_fleet
 from auterity_pipelines.settings import fleet_path, project_file
 
 
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+def wait_for(
+    url: str, process: subprocess.Popen, seconds: float = 60, what: str = "the DMS simulator"
+) -> None:
+    """Until `url` answers 200; fails when `process` (`what`) exits first or time runs out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise click.ClickException(f"the DMS simulator exited with code {process.returncode}")
+            raise click.ClickException(f"{what} exited with code {process.returncode}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     raise click.ClickException(f"{url} did not answer within {seconds:.0f} s")
 
 

@@ -8,13 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
+from auterity_pipelines.cli.dev import wait_for
 from tests.conftest import clean_environment, free_port, service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,9 +115,15 @@ def test_only_the_proxies_and_the_receiver_face_outward_and_metrics_stay_inside(
         (policy,) = admitting({"app.kubernetes.io/instance": "dagster", "component": component})
         (rule,) = policy["spec"]["ingress"]
         assert rule["from"] == [
-            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy", "auterity/access": who}}}
+            {
+                "podSelector": {
+                    "matchLabels": {"app.kubernetes.io/name": "oauth2-proxy", "auterity/access": who}
+                }
+            }
         ]
-    metrics_port = named(rendered, "Deployment")["auterity-metrics"]["spec"]["template"]["spec"]["containers"][0]
+    metrics_port = named(rendered, "Deployment")["auterity-metrics"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     assert "metrics" in metrics_port["command"] and "serve" in metrics_port["command"]
 
 
@@ -130,12 +136,17 @@ def test_no_secret_value_is_in_any_manifest(rendered, helm_values):
                     assert "value" not in env, (doc["metadata"]["name"], env["name"])
         for key, value in doc.get("data", {}).items():
             assert not SECRETISH.search(key), (doc["metadata"]["name"], key)
-            assert not [t for t in re.findall(r"[A-Za-z0-9+/_=-]{24,}", value) if looks_random(t)], (key, value)
+            assert not [t for t in re.findall(r"[A-Za-z0-9+/_=-]{24,}", value) if looks_random(t)], (
+                key,
+                value,
+            )
     names = {s["secretRef"]["name"] for d in named(rendered, "Deployment").values()
              for c in d["spec"]["template"]["spec"]["containers"] for s in c.get("envFrom", []) if "secretRef" in s}  # fmt: skip
     assert {"auterity-oidc-operators", "auterity-oidc-viewers", "auterity-warehouse"} <= names
     guide = GUIDE.read_text()
-    assert all(f"auterity-oidc-{who}" in guide or "auterity-oidc-$who" in guide for who in ("operators", "viewers"))
+    assert all(
+        f"auterity-oidc-{who}" in guide or "auterity-oidc-$who" in guide for who in ("operators", "viewers")
+    )
 
 
 def test_the_read_only_webserver_shows_runs_and_refuses_to_launch(tmp_path):
@@ -150,15 +161,7 @@ def test_the_read_only_webserver_shows_runs_and_refuses_to_launch(tmp_path):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/graphql"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert webserver.poll() is None and time.monotonic() < deadline, "the webserver did not start"
-            time.sleep(0.5)
+        wait_for(f"http://127.0.0.1:{port}/server_info", webserver, 180, "dagster-webserver --read-only")
         runs = httpx.post(url, json={"query": "{ runsOrError { __typename } }"}, timeout=60).json()
         assert runs["data"]["runsOrError"]["__typename"] == "Runs"
         launch = """mutation { launchPipelineExecution(executionParams: {

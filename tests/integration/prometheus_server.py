@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from auterity_pipelines.cli.dev import wait_for
 from tests.conftest import free_port, service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,16 +75,10 @@ def prometheus(tmp_path: Path, metrics_port: int):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (tmp_path / "prometheus.log").read_text()
-            assert time.monotonic() < deadline, "Prometheus did not become ready"
-            time.sleep(0.2)
+        try:
+            wait_for(f"{url}/-/ready", process, 60, "Prometheus")
+        except Exception as exc:
+            raise AssertionError((tmp_path / "prometheus.log").read_text()) from exc
         yield Prometheus(url)
     finally:
         process.terminate()

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
-import httpx
 import psutil
 import pytest
 
+from auterity_pipelines.cli.dev import wait_for
 from tests.conftest import clean_environment, free_port
 
 
@@ -29,17 +28,12 @@ def started(tmp_path, args: list[str], health: str, port: int):
     env = clean_environment() | {"AUTERITY_HOME": str(tmp_path / "home")}
     server = subprocess.Popen([sys.executable, "-m", "auterity_pipelines.cli.main", *args, "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise AssertionError(f"{args} did not answer: {server.stderr.read()[-2000:]}")
-        time.sleep(0.3)
+    try:
+        wait_for(f"http://127.0.0.1:{port}{health}", server, 180, " ".join(args))
+    except Exception as exc:
+        server.kill()
+        raise AssertionError(f"{args} did not answer: {server.stderr.read()[-2000:]}") from exc
+    return server
 
 
 def stopped(server: subprocess.Popen) -> str:

@@ -16,6 +16,7 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from auterity_pipelines.cli.dev import wait_for
 from tests.conftest import clean_environment, free_port, write_fleet
 
 
@@ -44,15 +45,8 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{ui_port}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert dev.poll() is None and time.monotonic() < deadline, "the UI did not come up"
-            time.sleep(1)
+        wait_for(f"http://127.0.0.1:{ui_port}/server_info", dev, 180, "auterity dev")
+        up = time.monotonic()  # the UI answers
         client = DagsterGraphQLClient("127.0.0.1", port_number=ui_port)
         day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).date().isoformat()
         run_id = client.submit_job_execution(
@@ -63,7 +57,7 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
             DagsterRunStatus.SUCCESS,
             DagsterRunStatus.FAILURE,
         ):
-            assert time.monotonic() < deadline + 120, f"the run is still {status}"
+            assert time.monotonic() < up + 240, f"the run is still {status}"
             time.sleep(1)
         assert status == DagsterRunStatus.SUCCESS
         # The first sync's figures on the metrics endpoint `auterity dev` started, and the AI
@@ -79,7 +73,7 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
             ai = sum(v for (name, _), v in found.items() if name == "auterity_ai_requests_total")
             if ai > 0:
                 break
-            assert time.monotonic() < deadline + 240, "no AI request after the first sync"
+            assert time.monotonic() < up + 360, "no AI request after the first sync"
             time.sleep(2)
         synced = [v for (name, labels), v in found.items()
                   if name == "auterity_sync_rows_total" and ("dealership", "harbor-kia") in labels]  # fmt: skip

@@ -68,7 +68,7 @@ def value(found: dict, family: str, sample: str | None = None, **labels) -> floa
 def test_a_sync_and_a_failed_run_move_the_sync_and_run_figures(tmp_path, warehouse, instance):
     before = scrape(warehouse, instance)
     assert value(before, "auterity_sync_rows", "auterity_sync_rows_total", dealership=ROOFTOP) is None
-    with start_simulator(SimulatorSettings(now=NOW)) as url:
+    with start_simulator(SimulatorSettings(now=NOW, malformed_share=0.1)) as url:
         fleet = write_fleet(tmp_path / "fleet.yaml", url)
         assert sync(instance, fleet, warehouse, ROOFTOP, DAY).success
         failed = sync(instance, tmp_path / "no-such-fleet.yaml", warehouse, ROOFTOP, DAY)
@@ -92,6 +92,14 @@ def test_a_sync_and_a_failed_run_move_the_sync_and_run_figures(tmp_path, warehou
         )
         assert value(found, "auterity_quarantined_records", "auterity_quarantined_records_total",
                      dealership=ROOFTOP, entity=entity) is not None  # fmt: skip
+    with warehouse.engine.connect() as conn:
+        good, bad = conn.execute(
+            select(func.sum(partition_volumes.c.rows), func.sum(partition_volumes.c.quarantined)).where(
+                partition_volumes.c.dealership_id == ROOFTOP
+            )
+        ).one()
+    share = value(found, "auterity_quarantine_share", dealership=ROOFTOP)
+    assert bad > 0 and share == pytest.approx(bad / (good + bad))  # all synced within the day
     synced = value(found, "auterity_partition_last_synced_timestamp_seconds", dealership=ROOFTOP)
     assert abs(synced - time.time()) < 600
     runs = {
@@ -130,6 +138,7 @@ def test_ai_calls_move_requests_tokens_cost_latency_and_the_budget(warehouse):
     assert cost > 0
     assert value(found, "auterity_ai_request_duration_seconds", "auterity_ai_request_duration_seconds_count",
                  provider="neuroweaver") == 3  # fmt: skip
+    assert value(found, "auterity_ai_budget_usd", dealership="d1") == 5
     left = value(found, "auterity_ai_budget_remaining_usd", dealership="d1")
     assert left == pytest.approx(5 - cost, abs=1e-5)
 
