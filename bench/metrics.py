@@ -20,6 +20,7 @@ import random
 import statistics
 import time
 
+from auterity_pipelines.cli.metrics import DEFAULT_REFRESH_SECONDS
 from bench.dms_load import ADMIN, drop_database, free_port, new_database
 
 TABLES = ("customers", "vehicles", "deals", "repair_orders", "repair_order_lines", "leads")
@@ -111,13 +112,13 @@ def fill_instance(instance, rooftops: int, days: int) -> int:
     return rooftops * days + 1
 
 
-def scrape_seconds(sources) -> tuple[float, dict[str, float], int]:
+def scrape_seconds(sources, refresh_seconds: float | None) -> tuple[float, dict[str, float], int]:
     import httpx
 
-    from auterity_pipelines.metrics.server import registry_for, serve
+    from auterity_pipelines.metrics.server import serve
 
     port = free_port()
-    server = serve(registry_for(sources), "127.0.0.1", port)
+    server = serve(sources, "127.0.0.1", port, refresh_seconds)
     try:
         httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60)  # warms the connections
         times, text = [], ""
@@ -181,14 +182,19 @@ def main() -> None:
                           + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)  # fmt: skip
                 sources = platform_sources(Warehouse(url=warehouse_url), instance, None, relay)
                 sources.pop("models")  # the registry's read is a few aliases, whatever the scale
-                figures[label] = scrape_seconds(sources)
-        base = figures["empty install"][0]
-        print("\nGET /metrics, median of 5 (PostgreSQL warehouse and instance)")
+                figures[f"{label}, read at each scrape"] = scrape_seconds(sources, None)
+                figures[label] = scrape_seconds(sources, DEFAULT_REFRESH_SECONDS)
+        base = figures["empty install, read at each scrape"][0]
+        print(
+            "\nGET /metrics, median of 5 (PostgreSQL warehouse and instance); the stores' reading times in brackets"
+        )
         for label, (seconds, per_source, samples) in figures.items():
             parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in per_source.items())
             print(
-                f"  {label:16} {seconds:6.3f} s  {seconds / base:5.1f}× the empty install  {samples:,} samples  ({parts})"
+                f"  {label:40} {seconds:6.3f} s  {seconds / base:5.1f}× the empty install read live  {samples:,} samples  ({parts})"
             )
+        print(f"\nserved from the background reading (auterity metrics serve's default, every {DEFAULT_REFRESH_SECONDS:.0f} s): "
+              f"figures at most {DEFAULT_REFRESH_SECONDS:.0f} s plus one reading old")  # fmt: skip
         at_scale = figures[f"{args.rooftops} rooftops"][0]
         print(f"\ntarget: a scrape under {TARGET_S:.0f} s at {args.rooftops} rooftops: {at_scale:.3f} s, "
               f"{'met' if at_scale < TARGET_S else 'MISSED'}")  # fmt: skip

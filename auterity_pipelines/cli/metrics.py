@@ -10,6 +10,8 @@ import click
 from auterity_pipelines.cli.binding import host_option, warn_if_exposed
 
 DEFAULT_PORT = 9464
+# Half of Prometheus's usual 30 s scrape interval: each scrape sees figures at most ~15 s old.
+DEFAULT_REFRESH_SECONDS = 15.0
 
 
 @click.group()
@@ -20,10 +22,17 @@ def metrics():
 @metrics.command("serve")
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
 @host_option("metrics")
-def serve_metrics(port: int, host: str):
+@click.option(
+    "--refresh-seconds",
+    type=float,
+    default=DEFAULT_REFRESH_SECONDS,
+    show_default=True,
+    help="Read the stores in the background this often and serve the latest reading (0: read at every scrape).",
+)
+def serve_metrics(port: int, host: str, refresh_seconds: float):
     """Serve /metrics on http://HOST:PORT until stopped."""
     from auterity_pipelines.cli.instance import prepare_dagster_home, ready_warehouse
-    from auterity_pipelines.metrics.server import platform_sources, registry_for, serve
+    from auterity_pipelines.metrics.server import platform_sources, serve
     from resources.ai.config import ConfigError, load_config
     from resources.mlflow import neuroweaver_resource
 
@@ -35,7 +44,7 @@ def serve_metrics(port: int, host: str):
         click.echo(f"warning: RelayCore configuration not read ({exc}); AI budgets not reported", err=True)
         relay = None
     sources = platform_sources(warehouse, instance, neuroweaver_resource().store, relay)
-    server = serve(registry_for(sources), host, port)
+    server = serve(sources, host, port, refresh_seconds or None)
     click.echo(f"metrics on http://{host}:{port}/metrics", err=True)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

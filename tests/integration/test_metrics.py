@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from auterity_pipelines.enrichment.tasks import LEAD_ENRICHMENT
 from auterity_pipelines.events.routes import LEAD_RECEIVED
-from auterity_pipelines.metrics.server import platform_sources, registry_for, serve
+from auterity_pipelines.metrics.server import platform_sources, serve
 from auterity_pipelines.schema import partition_volumes
 from auterity_pipelines.simulator.data import SimulatorSettings
 from ml.serving import NeuroWeaverServer, ServingFaults, serve_in_thread
@@ -35,14 +35,14 @@ DAY = dt.date(2026, 11, 20)
 
 
 @contextmanager
-def serving(warehouse, instance=None, relay=None, store=None) -> Iterator[int]:
+def serving(warehouse, instance=None, relay=None, store=None, refresh_seconds=None) -> Iterator[int]:
     """The platform's `/metrics` on a loopback port; sources a test does not give are left out."""
     sources = platform_sources(warehouse, instance, store, relay)
     for name, given in (("dagster", instance), ("models", store)):
         if given is None:
             sources.pop(name)
     port = free_port()
-    server = serve(registry_for(sources), "127.0.0.1", port)
+    server = serve(sources, "127.0.0.1", port, refresh_seconds)
     try:
         yield port
     finally:
@@ -209,3 +209,26 @@ def test_the_cli_serves_every_source_on_an_empty_install(tmp_path):
         server.terminate()
         server.wait(timeout=30)
     assert server.returncode == 0
+
+
+def test_a_refreshing_endpoint_serves_its_latest_reading_and_says_how_old_it_is(warehouse):
+    """With --refresh-seconds the stores are read in the background: a scrape answers from the
+    latest reading, which follows the ledgers within a refresh."""
+    with serving(warehouse, refresh_seconds=0.3) as port:
+
+        def decisions() -> tuple[float | None, float]:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            found = {f.name: [(s.name, s.labels, s.value) for s in f.samples]
+                     for f in text_string_to_metric_families(text)}  # fmt: skip
+            sent = value(found, "auterity_automation_decisions", "auterity_automation_decisions_total",
+                         dealership="lakeside-honda", decision="sent")  # fmt: skip
+            return sent, value(found, "auterity_metrics_snapshot_age_seconds")
+
+        sent, age = decisions()
+        assert sent is None and 0 <= age < 5
+        ledger.record(warehouse.engine, [delivery("k1", "sent")])
+        deadline = time.monotonic() + 10
+        while (sent := decisions()[0]) is None:
+            assert time.monotonic() < deadline, "the new decision never reached a scrape"
+            time.sleep(0.1)
+        assert sent == 1

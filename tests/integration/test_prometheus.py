@@ -55,7 +55,10 @@ def test_every_panel_and_rule_returns_data_from_a_real_prometheus(tmp_path, ware
     server = NeuroWeaverServer(ServingFaults(script=deque(["server_error"])))
     with serve_in_thread(server) as nw_url:
         relay = config(nw_url, price=2.0, local=True, quota={"monthly_budget_usd": 5})
-        with serving(warehouse, instance, relay) as port, prometheus(tmp_path, port) as prom:
+        with (
+            serving(warehouse, instance, relay, refresh_seconds=0.25) as port,
+            prometheus(tmp_path, port) as prom,
+        ):
             prom.settle()
             with start_simulator(SimulatorSettings(now=NOW)) as url:
                 fleet = write_fleet(tmp_path / "fleet.yaml", url)
