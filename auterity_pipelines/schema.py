@@ -280,8 +280,7 @@ events_inbox = Table(
     Column("dedup_key", String(200), nullable=False),  # the sender's id, else the body's hash
     _ts("processed_at"),
     Column("error", Text),
-    # The W3C trace context the event was stored in (auterity_pipelines/tracing.py), when traced.
-    Column("traceparent", String(64)),
+    Column("traceparent", String(64)),  # the W3C trace context it was stored in (tracing.py)
     Index("ix_events_inbox_status", "status", "seq"),
 )
 # Every decision an automation took about a subject on a channel: one row per (automation,
