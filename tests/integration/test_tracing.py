@@ -109,3 +109,22 @@ def test_without_an_endpoint_nothing_is_traced_stored_or_sent(
     assert event["traceparent"] is None
     assert tracing.TRACE_TAG not in request.tags
     assert collector.spans == []
+
+
+@pytest.mark.parametrize(
+    "sent", ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "garbage", "00-" + "f" * 5000]
+)
+def test_a_senders_traceparent_is_the_parent_and_a_malformed_one_is_ignored(
+    warehouse, fleet_file, collector, sent
+):
+    with serve_app_in_thread(Receiver(load_fleet(fleet_file), warehouse).app(), "receiver") as url:
+        assert post(url, "leads", ADF, traceparent=sent).status_code == 202
+    tracing.flush()
+    (receive,) = [s for s in collector.spans if s["kind"] == "server"]
+    (event,) = inbox(warehouse)
+    if sent.startswith("00-0af7"):
+        assert receive["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+        assert receive["parent_id"] == "b7ad6b7169203331"
+    else:  # not a trace context: this request starts its own trace
+        assert receive["parent_id"] is None
+    assert event["traceparent"].split("-")[1] == receive["trace_id"]  # our own context, never the header
