@@ -52,7 +52,7 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray) -> float:
 def roc_figure(y: np.ndarray, p: np.ndarray, title: str, ceiling: np.ndarray | None = None):
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    fig, ax = _axes()
+    fig, ax = axes()
     fpr, tpr, _ = roc_curve(y, p)
     ax.plot(fpr, tpr, label=f"model (AUC {roc_auc_score(y, p):.3f})")
     if ceiling is not None:
@@ -66,7 +66,7 @@ def roc_figure(y: np.ndarray, p: np.ndarray, title: str, ceiling: np.ndarray | N
 
 def calibration_figure(y: np.ndarray, p: np.ndarray, title: str):
     table = by_decile(y, p)
-    fig, ax = _axes()
+    fig, ax = axes()
     ax.plot(table["predicted"], table["observed"], marker="o", label="by decile")
     top = max(table["predicted"].max(), table["observed"].max(), 0.05)
     ax.plot([0, top], [0, top], color="grey", linewidth=0.8, label="perfect")
@@ -76,7 +76,7 @@ def calibration_figure(y: np.ndarray, p: np.ndarray, title: str):
 
 
 def importance_figure(importances: pd.Series, title: str):
-    fig, ax = _axes()
+    fig, ax = axes()
     ordered = importances.sort_values()
     ax.barh(ordered.index, ordered.values)
     ax.set(xlabel="drop in ROC AUC when shuffled", title=title)
@@ -84,7 +84,7 @@ def importance_figure(importances: pd.Series, title: str):
     return fig
 
 
-def _axes():
+def axes():
     import matplotlib
 
     matplotlib.use("Agg")  # no screen on a worker

@@ -39,6 +39,9 @@ class LeadEnrichment(_Answer):
 
 class RepairOrderEnrichment(_Answer):
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
+    # How sure the answer is of its category, where the model says: "other" with a low figure
+    # is the model declining to guess.
+    category_probability: float | None = Field(None, ge=0, le=1)
     sentiment: float = Field(ge=-1, le=1)
     warranty_likely: bool
     summary: str = Field(min_length=1, max_length=300)

@@ -1,4 +1,5 @@
-"""The complaint classifier: TF-IDF and a linear SVM, trained on NHTSA narratives.
+"""The complaint classifier: TF-IDF on words and characters and a logistic regression, trained
+on NHTSA narratives with vehicle names masked.
 
 Trained on first use and kept under AUTERITY_HOME/models, keyed by the hash of its training
 data and settings, so a change to either retrains it.
@@ -10,6 +11,7 @@ import csv
 import hashlib
 import re
 import threading
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,10 @@ from ml.text.categories import nhtsa_category
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 NHTSA_PATH = DATA_DIR / "nhtsa_complaints.csv"
 SERVICE_REQUESTS_PATH = DATA_DIR / "service_requests.csv"
-MODEL_VERSION = "complaints-tfidf-svc-1"
+MODEL_VERSION = "complaints-tfidf-lr-2"
+C = 10.0  # logistic regression's inverse regularisation (bench/text_models.py)
+MAKE_CAP = 60  # a make's rows weigh at most as much as this many
+UNSURE_BELOW = 0.25  # under this top probability the answer is "other" (bench/text_models.py)
 HOLDOUT_SHARE = 0.25
 SEED = 7
 
@@ -31,16 +36,39 @@ _NHTSA_NOISE = re.compile(r"\*[A-Z]{2}\b|\bTL\*|\bTHE CONTACT\b")
 class Labelled:
     text: str
     category: str
+    make: str = ""  # the vehicle's make, where the source names it (NHTSA does)
+    component: str = ""  # NHTSA's component label, where the row has one
 
 
 @dataclass(frozen=True)
 class Scores:
+    """Accuracy and macro-F1 over the gold categories only: a category the model predicts but
+    the rows never carry is listed in `predicted_only`, and moves no average."""
+
     accuracy: float
     macro_f1: float
     n: int
+    predicted_only: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
-        return {"accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4), "n": self.n}
+        return {
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "n": self.n,
+            "predicted_only": list(self.predicted_only),
+        }
+
+
+def scores(truth: list[str], predicted: list[str]) -> Scores:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold = sorted(set(truth))
+    return Scores(
+        accuracy_score(truth, predicted),
+        f1_score(truth, predicted, labels=gold, average="macro", zero_division=0),
+        len(truth),
+        tuple(sorted(set(predicted) - set(gold))),
+    )
 
 
 def clean(text: str) -> str:
@@ -49,7 +77,10 @@ def clean(text: str) -> str:
 
 def load_nhtsa(path: Path = NHTSA_PATH) -> list[Labelled]:
     with open(path, newline="", encoding="utf-8") as f:
-        return [Labelled(row["narrative"], nhtsa_category(row["component"])) for row in csv.DictReader(f)]
+        return [
+            Labelled(row["narrative"], nhtsa_category(row["component"]), row["make"], row["component"])
+            for row in csv.DictReader(f)
+        ]
 
 
 def load_service_requests(path: Path = SERVICE_REQUESTS_PATH) -> list[Labelled]:
@@ -72,48 +103,64 @@ def holdout_split(rows: list[Labelled]) -> tuple[list[Labelled], list[Labelled]]
 
 
 def train(rows: list[Labelled]):
-    """A fitted scikit-learn pipeline from text to category."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion, make_pipeline
-    from sklearn.svm import LinearSVC
+    """A fitted scikit-learn pipeline from text to category, with probabilities.
 
-    # Words carry the topic; character n-grams survive NHTSA's abbreviations and typos.
+    Besides `rows`: their NHTSA component labels as texts, and the written lexicon
+    (`vocabulary`). Each make's rows weigh at most as much as MAKE_CAP rows, so the corpus's
+    Porsche majority does not decide what a brake complaint sounds like.
+    """
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+
+    from ml.text import vocabulary
+
+    extra = vocabulary.component_texts(r.component for r in rows if r.component) + vocabulary.load_lexicon()
+    texts = [r.text for r in rows] + [text for text, _ in extra]
+    labels = [r.category for r in rows] + [category for _, category in extra]
+    per_make = Counter(r.make for r in rows if r.make)
+    weights = [min(1.0, MAKE_CAP / per_make[r.make]) if r.make else 1.0 for r in rows] + [1.0] * len(extra)
+    # Words and word pairs carry the topic; character n-grams survive NHTSA's abbreviations and typos.
     features = FeatureUnion(
         [
-            ("words", TfidfVectorizer(preprocessor=_prep, sublinear_tf=True, stop_words="english")),
-            (
-                "chars",
-                TfidfVectorizer(
-                    preprocessor=_prep, analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2
-                ),
-            ),
+            ("words", TfidfVectorizer(preprocessor=_prep, sublinear_tf=True, stop_words="english", ngram_range=(1, 2))),
+            ("chars", TfidfVectorizer(preprocessor=_prep, analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
         ]
-    )
-    model = make_pipeline(features, LinearSVC(C=0.5, class_weight="balanced"))
-    model.fit([r.text for r in rows], [r.category for r in rows])
+    )  # fmt: skip
+    model = make_pipeline(features, LogisticRegression(C=C, class_weight="balanced", max_iter=3000))
+    with warnings.catch_warnings():  # "vehiclename" is not a stop word: the masking meant it so
+        warnings.filterwarnings("ignore", message="Your stop_words may be inconsistent")
+        model.fit(texts, labels, logisticregression__sample_weight=np.asarray(weights))
     return model
 
 
 def _prep(text: str) -> str:
-    return clean(text).lower()
+    from ml.text.vocabulary import mask
+
+    return mask(clean(text))
+
+
+def categorise(model, texts: list[str]) -> list[tuple[str, float]]:
+    """Each text's category and the model's probability for it; `other` (with the top
+    category's probability) where that probability is under UNSURE_BELOW."""
+    probabilities = model.predict_proba(texts)
+    found = []
+    for row in probabilities:
+        best = int(row.argmax())
+        category = str(model.classes_[best]) if row[best] >= UNSURE_BELOW else "other"
+        found.append((category, float(row[best])))
+    return found
 
 
 def evaluate(model, rows: list[Labelled]) -> Scores:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    truth = [r.category for r in rows]
-    predicted = list(model.predict([r.text for r in rows]))
-    return Scores(accuracy_score(truth, predicted), f1_score(truth, predicted, average="macro"), len(rows))
+    return scores([r.category for r in rows], [str(p) for p in model.predict([r.text for r in rows])])
 
 
 def majority_baseline(train_rows: list[Labelled], test_rows: list[Labelled]) -> Scores:
     """Always answering the most common training category."""
-    from sklearn.metrics import accuracy_score, f1_score
-
     majority = Counter(r.category for r in train_rows).most_common(1)[0][0]
-    truth = [r.category for r in test_rows]
-    predicted = [majority] * len(truth)
-    return Scores(accuracy_score(truth, predicted), f1_score(truth, predicted, average="macro"), len(truth))
+    return scores([r.category for r in test_rows], [majority] * len(test_rows))
 
 
 def training_rows() -> list[Labelled]:
@@ -131,7 +178,9 @@ def complaint_model(models_dir: Path | None = None):
     from auterity_pipelines.settings import auterity_home
 
     digest = hashlib.sha256(MODEL_VERSION.encode())
-    for path in (NHTSA_PATH, SERVICE_REQUESTS_PATH):
+    from ml.text.vocabulary import LEXICON_PATH
+
+    for path in (NHTSA_PATH, SERVICE_REQUESTS_PATH, LEXICON_PATH, Path(__file__).with_name("vocabulary.py")):
         digest.update(path.read_bytes())
     key = digest.hexdigest()[:16]
     with _lock:

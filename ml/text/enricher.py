@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ml.text import leads
-from ml.text.complaints import complaint_model
+from ml.text.complaints import categorise, complaint_model
 from ml.text.sentiment import sentiment
 from ml.text.summarize import key_sentence, shorten
 
@@ -56,7 +56,8 @@ def enrich_lead(record: dict) -> dict:
 def enrich_repair_order_line(record: dict) -> dict:
     complaint = record.get("complaint") or ""
     story = " ".join(str(record.get(k) or "") for k in ("complaint", "cause", "correction")).strip()
-    category = str(complaint_model().predict([story or "no text"])[0]) if story else "other"
+    # An unsure model says "other" rather than guess, with how sure it was.
+    category, probability = categorise(complaint_model(), [story])[0] if story else ("other", None)
     age = record.get("vehicle_age_years")
     lowered = story.lower()
     warranty = (
@@ -66,6 +67,7 @@ def enrich_repair_order_line(record: dict) -> dict:
     )
     return {
         "category": category,
+        "category_probability": None if probability is None else round(probability, 3),
         "sentiment": sentiment(complaint),
         "warranty_likely": bool(warranty),
         "summary": key_sentence(story) or "No complaint text.",

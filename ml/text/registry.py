@@ -38,11 +38,12 @@ def fingerprint(train_rows: list[complaints.Labelled], test_rows: list[complaint
     import hashlib
     from pathlib import Path
 
-    from ml.text import categories
+    from ml.text import categories, vocabulary
 
     digest = hashlib.sha256(complaints.MODEL_VERSION.encode())
-    for module in (complaints, categories):
+    for module in (complaints, categories, vocabulary):
         digest.update(Path(module.__file__).read_bytes())
+    digest.update(vocabulary.LEXICON_PATH.read_bytes())
     for side in (train_rows, test_rows):
         for row in side:
             digest.update(f"{row.category}\t{row.text}\n".encode())
@@ -87,9 +88,11 @@ def train_challenger(store: Store, tags: dict[str, str]) -> Registered:
                 "baseline_macro_f1": baseline.macro_f1,
             }
         )
-        figure = _per_category_figure(model, test_rows)
-        mlflow.log_figure(figure, "plots/f1_by_category.png")
-        close_figures([figure])
+        mlflow.set_tag("holdout_predicted_only", ", ".join(scores.predicted_only) or "none")
+        figures = _figures(model, test_rows)
+        for name, figure in figures.items():
+            mlflow.log_figure(figure, f"plots/{name}.png")
+        close_figures(figures.values())
         info = mlflow.sklearn.log_model(
             model,
             name="model",
@@ -135,15 +138,20 @@ def load(store: Store, alias: str = CHAMPION):
     return load_alias(store, COMPLAINT_MODEL, alias, flavor="sklearn")[1]
 
 
-def _per_category_figure(model, rows: list[complaints.Labelled]):
+def _figures(model, rows: list[complaints.Labelled]) -> dict:
+    """F1 by gold category, and the confusion matrix, on the holdout."""
     from sklearn.metrics import f1_score
 
     from ml.evaluation import importance_figure
+    from ml.text.generalisation import confusion_figure
 
     truth = [r.category for r in rows]
-    predicted = model.predict([r.text for r in rows])
+    predicted = [str(p) for p in model.predict([r.text for r in rows])]
     labels = sorted(set(truth))
-    f1 = pd.Series(f1_score(truth, predicted, labels=labels, average=None), index=labels)
-    figure = importance_figure(f1, "complaint classifier: F1 by category on the NHTSA holdout")
-    figure.axes[0].set_xlabel("F1")
-    return figure
+    f1 = pd.Series(f1_score(truth, predicted, labels=labels, average=None, zero_division=0), index=labels)
+    by_category = importance_figure(f1, "complaint classifier: F1 by category on the NHTSA holdout")
+    by_category.axes[0].set_xlabel("F1")
+    return {
+        "f1_by_category": by_category,
+        "confusion_matrix": confusion_figure(truth, predicted, "complaint classifier on the NHTSA holdout"),
+    }

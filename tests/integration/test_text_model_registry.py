@@ -39,6 +39,11 @@ def test_the_complaint_classifier_is_registered_once_per_data_and_code_and_a_tie
     assert trained["macro_f1"].value > 0.5 and trained["model_version"].value == "1"
     assert trained["registered_new_version"].value is True
     assert alias_version(neuroweaver.store, COMPLAINT_MODEL, CHAMPION).version == "1"
+    client = neuroweaver.store.client()
+    run_id = trained["mlflow_run_id"].value
+    plots = {a.path for a in client.list_artifacts(run_id, "plots")}
+    assert plots == {"plots/f1_by_category.png", "plots/confusion_matrix.png"}
+    assert client.get_run(run_id).data.tags["holdout_predicted_only"]  # "none", or the categories named
 
     again, decision = train()  # the same data and code: nothing new to register
     assert again["registered_new_version"].value is False and again["model_version"].value == "1"

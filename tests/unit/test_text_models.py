@@ -66,3 +66,38 @@ def test_hostile_text_gets_a_schema_valid_answer_from_the_local_models(kind):
     line = enrich("repair_order_enrichment", {"complaint": text, "cause": "", "correction": ""})
     TASKS["lead_enrichment"].validate(json.dumps(lead))
     TASKS["repair_order_enrichment"].validate(json.dumps(line))
+
+
+def test_one_stray_prediction_of_a_category_nobody_filed_moves_no_average():
+    truth = ["brakes"] * 4 + ["engine"] * 4
+    right = list(truth)
+    stray = [*truth[:-1], "hvac"]  # one engine complaint called hvac
+    assert complaints.scores(truth, right).macro_f1 == 1.0
+    found = complaints.scores(truth, stray)
+    assert found.predicted_only == ("hvac",)
+    # Over brakes and engine only: engine's F1 is 6/7; hvac adds no zero to the average.
+    assert found.macro_f1 == pytest.approx((1.0 + 6 / 7) / 2)
+    assert found.accuracy == 7 / 8
+
+
+def test_leave_make_group_out_never_scores_a_group_it_trained_on():
+    from ml.text.generalisation import leave_make_group_out, make_group
+
+    seen = []
+
+    class Recorder:
+        def __init__(self, rows):
+            self.makes = {make_group(r.make) for r in rows if r.make}
+
+        def predict(self, texts):
+            seen.append(self.makes)
+            return ["engine"] * len(texts)
+
+    rows = [
+        complaints.Labelled(f"t{i}", "engine", make)
+        for i, make in enumerate(["PORSCHE", "KIA", "FORD", "DODGE", "FORD"])
+    ]
+    held = leave_make_group_out(Recorder, rows)
+    assert set(held.groups) == {"porsche", "hyundai_kia", "ford", "chrysler"}
+    assert all(len(makes) == 3 for makes in seen)  # each model saw the three other groups
+    assert held.groups["ford"].n == 2 and held.pooled().n == 5
