@@ -70,7 +70,7 @@ def main() -> None:
           f"{calibration_error(held.truth, held.predicted, held.confidence):.3f}")  # fmt: skip
     print("unsure answers turned to 'other' (pooled, without porsche):")
     kept = [i for i, g in enumerate(held.group_of) if g != "porsche"]
-    for threshold in (0.25, 0.30, complaints.UNSURE_BELOW, 0.40, 0.50):
+    for threshold in sorted({0.15, 0.20, complaints.UNSURE_BELOW, 0.30, 0.40, 0.50}):
         sure = [i for i in kept if held.confidence[i] >= threshold]
         right = sum(held.truth[i] == held.predicted[i] for i in sure)
         mark = "  <- UNSURE_BELOW" if threshold == complaints.UNSURE_BELOW else ""

@@ -11,7 +11,6 @@ import csv
 import hashlib
 import re
 import threading
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,9 +128,7 @@ def train(rows: list[Labelled]):
         ]
     )  # fmt: skip
     model = make_pipeline(features, LogisticRegression(C=C, class_weight="balanced", max_iter=3000))
-    with warnings.catch_warnings():  # "vehiclename" is not a stop word: the masking meant it so
-        warnings.filterwarnings("ignore", message="Your stop_words may be inconsistent")
-        model.fit(texts, labels, logisticregression__sample_weight=np.asarray(weights))
+    model.fit(texts, labels, logisticregression__sample_weight=np.asarray(weights))
     return model
 
 

@@ -101,7 +101,10 @@ def _vehicle_names() -> re.Pattern:
         for row in csv.DictReader(f):
             names.add(row["make"].lower())
             names |= {w for w in re.split(r"[\s/-]+", row["model"].lower()) if len(w) > 2 and not w.isdigit()}
-    ordered = sorted(names - {"", "unknown"}, key=len, reverse=True)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    # A model named like a common word ("Five Hundred") keeps the word.
+    ordered = sorted(names - {"", "unknown"} - ENGLISH_STOP_WORDS, key=len, reverse=True)
     return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in ordered) + r")\b")
 
 

@@ -101,3 +101,15 @@ def test_leave_make_group_out_never_scores_a_group_it_trained_on():
     assert set(held.groups) == {"porsche", "hyundai_kia", "ford", "chrysler"}
     assert all(len(makes) == 3 for makes in seen)  # each model saw the three other groups
     assert held.groups["ford"].n == 2 and held.pooled().n == 5
+
+
+def test_an_unsure_classifier_says_other_with_its_probability_and_a_sure_one_names_the_category():
+    clear = enrich("repair_order_enrichment", {"complaint": "brake pedal goes to the floor, brakes grinding",
+                                              "cause": "worn pads, scored rotors", "correction": "replaced pads and rotors"})  # fmt: skip
+    assert clear["category"] == "brakes" and clear["category_probability"] >= complaints.UNSURE_BELOW
+    vague = enrich(
+        "repair_order_enrichment",
+        {"complaint": "customer states it happened again", "cause": "", "correction": ""},
+    )
+    assert vague["category"] == "other" and vague["category_probability"] < complaints.UNSURE_BELOW
+    TASKS["repair_order_enrichment"].validate(json.dumps(clear))
