@@ -16,7 +16,6 @@ from auterity_pipelines.fleet import Dealership, FleetError, load_fleet
 from auterity_pipelines.jobs import dms_history_job, dms_sync_job, file_drop_job, lead_intake_job, sync_tags
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key
 from auterity_pipelines.settings import fleet_path
-from auterity_pipelines.tracing import TRACE_TAG
 from resources.warehouse import Warehouse
 
 PAGE = 500  # events per evaluation, well inside the 60 s limit
@@ -84,7 +83,7 @@ def run_request(event: dict, dealership: Dealership) -> dg.RunRequest:
         EVENT_TAG: event["event_id"],
         "auterity/event-type": event["event_type"],
         **route.tags(dealership, str(key)),
-        **({TRACE_TAG: carried} if carried else {}),
+        **({tracing.TRACE_TAG: carried} if carried else {}),
     }
     return dg.RunRequest(run_key=event["event_id"], job_name=route.job, partition_key=key, tags=tags)
 

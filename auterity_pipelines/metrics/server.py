@@ -124,5 +124,9 @@ def serve(
         collector.read()
     else:
         collector.start()
-    server, _ = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _ = start_http_server(port, addr=host, registry=registry)
+    except BaseException:  # the port is taken: the reading thread must not outlive the failure
+        collector.stop()
+        raise
     return Serving(server, collector)

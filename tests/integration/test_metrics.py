@@ -232,3 +232,19 @@ def test_a_refreshing_endpoint_serves_its_latest_reading_and_says_how_old_it_is(
             assert time.monotonic() < deadline, "the new decision never reached a scrape"
             time.sleep(0.1)
         assert sent == 1
+
+
+def test_a_taken_port_fails_the_start_and_leaves_no_reading_thread(warehouse):
+    import socket
+    import threading
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        sources = platform_sources(warehouse, None, None, None)
+        sources.pop("dagster"), sources.pop("models")
+        with pytest.raises(OSError):
+            serve(sources, "127.0.0.1", port, refresh_seconds=0.1)
+    time.sleep(0.3)
+    assert not [t for t in threading.enumerate() if t.name == "metrics-refresh"]
