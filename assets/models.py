@@ -112,6 +112,10 @@ def _tabular_model_asset(model) -> dg.AssetsDefinition:
                 "holdout_rows": len(trained.holdout),
                 "labelled_outcomes": model.matured_outcomes(warehouse.engine, as_of),
                 "top_features": ", ".join(trained.importances.sort_values(ascending=False).index[:5]),
+                "learning_curve": dg.MetadataValue.md(
+                    "| labelled rows | holdout ROC AUC |\n| ---: | ---: |\n"
+                    + "\n".join(f"| {p.rows:,} | {p.roc_auc:.4f} |" for p in trained.curve)
+                ),
             }
         )
         checks = [

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ml.evaluation import Scores, score
+from ml.learning_curve import learning_curve
 from ml.models import TabularModel
 from ml.promotion import Decision, decide
 from ml.registry import (
@@ -34,9 +35,11 @@ def train_challenger(
     tags: dict[str, str],
 ) -> tuple[TrainedModel, LoggedVersion]:
     """Train on the warehouse frames and register a new version, with no alias yet (TrainingSetError first):
-    it becomes `challenger` only once its checks pass (`registry.name_challenger`)."""
+    it becomes `challenger` only once its checks pass (`registry.name_challenger`). Its learning
+    curve is logged beside it."""
     spec, frame = model.build(tables, as_of)
     trained = train(spec, frame)
+    trained.curve = learning_curve(spec, frame)
     return trained, log_trained(store, trained, {**tags, "as_of": as_of.isoformat()})
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 
 from ml.evaluation import calibration_figure, close_figures, importance_figure, roc_figure
+from ml.learning_curve import curve_figure
 from ml.training import ModelSpec, TrainedModel, model_input
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -99,10 +100,14 @@ class LoggedVersion:
 
 
 def log_trained(
-    store: Store, trained: TrainedModel, tags: dict[str, str], figures: dict | None = None
+    store: Store,
+    trained: TrainedModel,
+    tags: dict[str, str],
+    figures: dict | None = None,
 ) -> LoggedVersion:
     """One MLflow run: params, holdout metrics, plots, the holdout and a training sample; a new version,
-    with no alias until its checks pass (`name_challenger`)."""
+    with no alias until its checks pass (`name_challenger`). Its learning curve, when it has
+    one, is logged as `learning_curve_roc_auc` by rows trained on (the metric's step) and as a plot."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -120,12 +125,18 @@ def log_trained(
             }
         )
         mlflow.log_metrics({f"holdout_{k}": v for k, v in trained.scores.as_dict().items()})
+        for point in trained.curve or ():
+            mlflow.log_metric("learning_curve_roc_auc", point.roc_auc, step=point.rows)
         y, p = trained.holdout[spec.label].astype(int), trained.predict(trained.holdout)
         plots = {
             "roc.png": roc_figure(y, p, f"{spec.name}: holdout ROC"),
             "calibration.png": calibration_figure(y, p, f"{spec.name}: calibration by decile"),
             **(figures or {}),
         }
+        if trained.curve:
+            plots["learning_curve.png"] = curve_figure(
+                trained.curve, f"{spec.name}: holdout ROC AUC by labelled rows"
+            )
         if trained.importances is not None:
             plots["feature_importance.png"] = importance_figure(
                 trained.importances, f"{spec.name}: importance"

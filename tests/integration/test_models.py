@@ -61,7 +61,17 @@ def test_training_registers_a_version_with_metrics_plots_and_signature(instance,
         run.data.metrics
     )
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert plots == {"plots/roc.png", "plots/calibration.png", "plots/feature_importance.png"}
+    assert plots == {
+        "plots/roc.png",
+        "plots/calibration.png",
+        "plots/feature_importance.png",
+        "plots/learning_curve.png",
+    }
+    # The learning curve: one AUC per subset size, the last fitted on the whole training side.
+    curve = client.get_metric_history(run.info.run_id, "learning_curve_roc_auc")
+    steps = sorted(m.step for m in curve)
+    assert len(steps) >= 4 and steps[0] == 250 and steps[-1] == metadata["training_rows"].value
+    assert "| labelled rows | holdout ROC AUC |" in metadata["learning_curve"].value
     version = client.get_model_version("lead_conversion", "1")
     assert {"champion", "challenger"} <= set(version.aliases)  # the first version has nobody to beat
     import mlflow

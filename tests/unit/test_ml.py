@@ -155,3 +155,20 @@ def test_each_metric_has_its_own_promotion_margin():
     assert neuroweaver.promotion_margin("macro_f1") == 0.01
     with pytest.raises(ValueError, match="no promotion margin for 'accuracy'"):
         neuroweaver.promotion_margin("accuracy")
+
+
+def test_the_learning_curve_rises_with_the_labelled_rows_and_ends_on_the_whole_training_side():
+    from ml.learning_curve import FIRST_SIZE, learning_curve, sizes
+
+    rng = np.random.default_rng(3)
+    rows = frame(6000, seed=3)
+    # A signal with noise: a few hundred rows find it roughly, thousands find it well.
+    signal = rng.normal(size=len(rows))
+    rows["response_minutes"] = signal
+    rows["converted"] = (rng.random(len(rows)) < 1 / (1 + np.exp(-2 * np.sin(3 * signal)))).astype(float)
+    curve = learning_curve(SPEC, rows)
+    training_side = int((~in_holdout(rows["lead_id"], SPEC.holdout_share)).sum())
+    assert [p.rows for p in curve] == sizes(training_side)
+    assert curve[0].rows == FIRST_SIZE and curve[-1].rows == training_side
+    assert curve[-1].roc_auc > curve[0].roc_auc + 0.02
+    assert sizes(100) == [100]  # fewer rows than the first size: one point, on all of them
