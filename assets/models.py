@@ -222,6 +222,8 @@ def complaint_classifier(context: dg.AssetExecutionContext, neuroweaver: NeuroWe
             "accuracy": scores.accuracy,
             "macro_f1": scores.macro_f1,
             "holdout_rows": scores.n,
+            "unsure_share": found.unsure.share,  # answered `other` for want of certainty
+            "accuracy_when_sure": found.unsure.accuracy_when_sure,
         }
     )
     yield dg.AssetCheckResult(

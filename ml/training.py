@@ -56,7 +56,6 @@ class TrainedModel:
     importances: pd.Series | None = None
     curve: list | None = None  # ml.learning_curve.CurvePoint: holdout AUC by labelled rows
 
-
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return self.pipeline.predict_proba(model_input(frame, self.spec))[:, 1]
 

@@ -57,6 +57,7 @@ class Registered:
     version: str
     scores: complaints.Scores
     baseline: complaints.Scores
+    unsure: complaints.Unsure
     new: bool  # False: the same data and code were registered before, and that version stands
 
 
@@ -73,9 +74,11 @@ def train_challenger(store: Store, tags: dict[str, str]) -> Registered:
     if known is not None:
         metrics = store.client().get_run(known.run_id).data.metrics
         scores = complaints.Scores(metrics["holdout_accuracy"], metrics["holdout_macro_f1"], len(test_rows))
-        return Registered(known.run_id, str(known.version), scores, baseline, new=False)
+        unsure = complaints.Unsure(metrics["holdout_unsure_share"], metrics["holdout_accuracy_when_sure"])
+        return Registered(known.run_id, str(known.version), scores, baseline, unsure, new=False)
     model = complaints.train(train_rows)
     scores = complaints.evaluate(model, test_rows)
+    unsure = complaints.unsure(model, test_rows)
     experiment = store.experiment_id(COMPLAINT_MODEL)
     texts = pd.DataFrame({"text": [r.text for r in test_rows[:5]]})
     with mlflow.start_run(experiment_id=experiment, tags=tags) as run:
@@ -86,6 +89,8 @@ def train_challenger(store: Store, tags: dict[str, str]) -> Registered:
                 "holdout_macro_f1": scores.macro_f1,
                 "baseline_accuracy": baseline.accuracy,
                 "baseline_macro_f1": baseline.macro_f1,
+                "holdout_unsure_share": unsure.share,
+                "holdout_accuracy_when_sure": unsure.accuracy_when_sure,
             }
         )
         mlflow.set_tag("holdout_predicted_only", ", ".join(scores.predicted_only) or "none")
@@ -105,7 +110,7 @@ def train_challenger(store: Store, tags: dict[str, str]) -> Registered:
     store.client().set_model_version_tag(COMPLAINT_MODEL, version, FINGERPRINT_TAG, current)
     failed = [] if scores.macro_f1 > baseline.macro_f1 else ["beats_majority_baseline"]
     name_challenger(store, COMPLAINT_MODEL, version, failed)
-    return Registered(run.info.run_id, version, scores, baseline, new=True)
+    return Registered(run.info.run_id, version, scores, baseline, unsure, new=True)
 
 
 def _version_with(store: Store, digest: str):

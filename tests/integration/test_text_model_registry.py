@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
+import pytest
 
 from assets.models import champion_key, model_assets, model_key
 from ml.registry import CHALLENGER, CHAMPION, Store, alias_version
@@ -44,6 +45,11 @@ def test_the_complaint_classifier_is_registered_once_per_data_and_code_and_a_tie
     plots = {a.path for a in client.list_artifacts(run_id, "plots")}
     assert plots == {"plots/f1_by_category.png", "plots/confusion_matrix.png"}
     assert client.get_run(run_id).data.tags["holdout_predicted_only"]  # "none", or the categories named
+    metrics = client.get_run(run_id).data.metrics
+    assert metrics["holdout_unsure_share"] == pytest.approx(trained["unsure_share"].value)
+    assert trained["unsure_share"].value < 0.5
+    # Saying "other" on the least certain rows leaves the rows it is likelier to get right.
+    assert trained["accuracy_when_sure"].value >= trained["accuracy"].value
 
     again, decision = train()  # the same data and code: nothing new to register
     assert again["registered_new_version"].value is False and again["model_version"].value == "1"

@@ -113,3 +113,37 @@ def test_an_unsure_classifier_says_other_with_its_probability_and_a_sure_one_nam
     )
     assert vague["category"] == "other" and vague["category_probability"] < complaints.UNSURE_BELOW
     TASKS["repair_order_enrichment"].validate(json.dumps(clear))
+
+
+def test_the_fitted_temperature_recovers_the_one_that_overconfident_probabilities_were_made_with():
+    import numpy as np
+
+    from ml.text.generalisation import fit_temperature, tempered
+
+    rng = np.random.default_rng(3)
+    classes = ["brakes", "engine", "electrical", "body"]
+    truth, honest = [], []
+    for _ in range(3000):
+        logits = rng.normal(0, 1.5, len(classes))
+        p = np.exp(logits) / np.exp(logits).sum()
+        truth.append(classes[rng.choice(len(classes), p=p)])  # the category drawn from p: p is calibrated
+        honest.append(dict(zip(classes, p)))
+    assert fit_temperature(truth, honest) == pytest.approx(1.0, abs=0.1)
+    overconfident = [tempered(d, 0.5) for d in honest]  # logits doubled: sure beyond its record
+    assert fit_temperature(truth, overconfident) == pytest.approx(2.0, abs=0.2)
+    # A category the model never saw has no probability to score: it is left out, not a crash.
+    assert fit_temperature([*truth, "other"], [*overconfident, honest[0]]) == pytest.approx(2.0, abs=0.2)
+
+
+def test_defects_only_leaves_out_what_nhtsa_filed_as_no_defect_and_nothing_else():
+    from ml.text.generalisation import UNFILED, Held
+
+    held = Held(
+        truth=["brakes", UNFILED, "engine", "brakes"],
+        predicted=["brakes", "electrical", "engine", "engine"],
+        group_of=["ford", "ford", "porsche", "porsche"],
+    )
+    assert held.kept(defects_only=True) == [0, 2, 3]
+    assert held.kept(("porsche",), defects_only=True) == [0]
+    assert held.group("porsche", defects_only=True).n == 2
+    assert held.pooled().n == 4 and held.pooled(defects_only=True).accuracy == 2 / 3
