@@ -78,18 +78,19 @@ def main() -> None:
     kept = held.kept(("porsche",), defects_only=True)
     truth, predicted = [held.truth[i] for i in kept], [held.predicted[i] for i in kept]
     fitted = fit_temperature(truth, [held.distributions[i] for i in kept])
+    confidence = held.confidence
     crossed, temperatures = cross_fitted_confidence(held, ("porsche",))
     print(f"\ncalibration of the top probability, without porsche (TEMPERATURE = {complaints.TEMPERATURE}):")
     print(f"  temperature these predictions still ask for: {fitted:.2f} (1.00 if the constant is right)")
     print(f"  expected calibration error as trained (its temperature fitted on these rows): "
-          f"{calibration_error(truth, predicted, [held.confidence[i] for i in kept]):.3f}")  # fmt: skip
+          f"{calibration_error(truth, predicted, [confidence[i] for i in kept]):.3f}")  # fmt: skip
     print(f"  honest, each group's temperature fitted on the other groups only: "
           f"{calibration_error(truth, predicted, [crossed[i] for i in kept]):.3f} "
           f"({', '.join(f'{g} {t:.2f}' for g, t in sorted(temperatures.items()))})")  # fmt: skip
     print("unsure answers turned to 'other' (pooled, without porsche):")
     for threshold in sorted({0.30, 0.40, complaints.UNSURE_BELOW, 0.50, 0.60, 0.70}):
-        sure = [i for i in kept if held.confidence[i] >= threshold]
-        unsure = [i for i in kept if held.confidence[i] < threshold]
+        sure = [i for i in kept if confidence[i] >= threshold]
+        unsure = [i for i in kept if confidence[i] < threshold]
         right, given_up = (sum(held.truth[i] == held.predicted[i] for i in side) for side in (sure, unsure))
         mark = "  <- UNSURE_BELOW" if threshold == complaints.UNSURE_BELOW else ""
         print(f"  below {threshold:.2f}: {len(unsure) / len(kept):5.1%} answered 'other' (their best guess right "

@@ -169,7 +169,7 @@ class Unsure:
 def unsure(model, rows: list[Labelled]) -> Unsure:
     found = categorise(model, [r.text for r in rows])
     sure = [r.category == category for r, (category, p) in zip(rows, found, strict=True) if p >= UNSURE_BELOW]
-    return Unsure(1 - len(sure) / len(rows), sum(sure) / max(1, len(sure)))
+    return Unsure(1 - len(sure) / max(1, len(rows)), sum(sure) / max(1, len(sure)))
 
 
 def evaluate(model, rows: list[Labelled]) -> Scores:

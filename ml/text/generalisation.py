@@ -49,8 +49,12 @@ class Held:
     truth: list[str] = field(default_factory=list)
     predicted: list[str] = field(default_factory=list)
     group_of: list[str] = field(default_factory=list)
-    confidence: list[float] = field(default_factory=list)  # the top category's probability
     distributions: list[dict[str, float]] = field(default_factory=list)  # category -> probability
+
+    @property
+    def confidence(self) -> list[float]:
+        """The top category's probability, row by row."""
+        return [max(d.values()) for d in self.distributions]
 
     def kept(self, without: Sequence[str] = (), defects_only: bool = False) -> list[int]:
         """Rows not of the `without` groups; with `defects_only`, not filed as `other` either."""
@@ -92,7 +96,6 @@ def leave_make_group_out(
         held.group_of += [group] * len(test)
         if hasattr(model, "predict_proba"):
             probabilities = model.predict_proba(texts)
-            held.confidence += list(np.max(probabilities, axis=1))
             held.distributions += [
                 dict(zip(map(str, model.classes_), row, strict=True)) for row in probabilities
             ]
