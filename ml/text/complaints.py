@@ -104,7 +104,7 @@ def holdout_split(rows: list[Labelled]) -> tuple[list[Labelled], list[Labelled]]
     return single + train, test
 
 
-def train(rows: list[Labelled], temperature: float = TEMPERATURE):
+def train(rows: list[Labelled]):
     """A fitted scikit-learn pipeline from text to category, with calibrated probabilities.
 
     Besides `rows`: their NHTSA component labels as texts, and the written lexicon
@@ -135,8 +135,8 @@ def train(rows: list[Labelled], temperature: float = TEMPERATURE):
     # Temperature scaling inside the model: softmax((xw + b) / T), the same ranking, and a plain
     # scikit-learn estimator that skops loads without trusting anything new.
     regression = model.named_steps["logisticregression"]
-    regression.coef_ /= temperature
-    regression.intercept_ /= temperature
+    regression.coef_ /= TEMPERATURE
+    regression.intercept_ /= TEMPERATURE
     return model
 
 
