@@ -102,9 +102,13 @@ def leave_make_group_out(
     return held
 
 
+def _log_probabilities(distribution: dict[str, float]) -> np.ndarray:
+    return np.log(np.clip(np.fromiter(distribution.values(), float), 1e-12, None))
+
+
 def tempered(distribution: dict[str, float], temperature: float) -> dict[str, float]:
     """Probabilities softened (temperature > 1) or sharpened (< 1): softmax(log p / temperature)."""
-    logits = np.log(np.clip(np.fromiter(distribution.values(), float), 1e-12, None)) / temperature
+    logits = _log_probabilities(distribution) / temperature
     weights = np.exp(logits - logits.max())
     return dict(zip(distribution, weights / weights.sum(), strict=True))
 
@@ -118,8 +122,9 @@ def fit_temperature(truth: Sequence[str], distributions: Sequence[dict[str, floa
     for category, distribution in zip(truth, distributions, strict=True):
         if category in distribution:
             classes = tuple(distribution)
-            logits = np.log(np.clip(np.fromiter(distribution.values(), float), 1e-12, None))
-            by_classes.setdefault(classes, []).append((logits, classes.index(category)))
+            by_classes.setdefault(classes, []).append(
+                (_log_probabilities(distribution), classes.index(category))
+            )
     grid = np.round(np.arange(0.25, 4.0001, 0.01), 2)
     losses = np.zeros(len(grid))
     for rows in by_classes.values():
