@@ -40,6 +40,7 @@ class Labelled:
     category: str
     make: str = ""  # the vehicle's make, where the source names it (NHTSA does)
     component: str = ""  # NHTSA's component label, where the row has one
+    source: str = ""  # the corpus's source_id, where the row is NHTSA's
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,13 @@ def clean(text: str) -> str:
 def load_nhtsa(path: Path = NHTSA_PATH) -> list[Labelled]:
     with open(path, newline="", encoding="utf-8") as f:
         return [
-            Labelled(row["narrative"], nhtsa_category(row["component"]), row["make"], row["component"])
+            Labelled(
+                row["narrative"],
+                nhtsa_category(row["component"]),
+                row["make"],
+                row["component"],
+                row["source_id"],
+            )
             for row in csv.DictReader(f)
         ]
 

@@ -9,6 +9,11 @@ corpus): they name no defect the platform categorises, and `other` is also what 
 answers when unsure. The figures the target is judged on are over complaints of the eight
 defect categories (`defects_only`); the figures with them are printed beside.
 
+One collector in the corpus drew by component (`drawn_by_component`): 138 Hyundai and Kia
+complaints, kept only when filed under electrical-like components, where owners file stalls
+and shifting faults as electrical. The rest were drawn without regard to component, as the
+complaints a dealership sees are; scores over those alone are printed beside (`Held.subset`).
+
 The held-out predictions also fit the temperature that calibrates the classifier's
 probabilities (`fit_temperature`), and, fitted on the other groups, measure how well it does
 on each group (`cross_fitted_confidence`).
@@ -16,8 +21,10 @@ on each group (`cross_fitted_confidence`).
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +42,11 @@ MAKE_GROUPS = {
 }  # fmt: skip
 OTHER_MAKES = "other_makes"
 UNFILED = "other"  # NHTSA's EQUIPMENT / UNKNOWN OR OTHER: no defect category
+# The corpus's one collector that drew by component: Hyundai and Kia complaints filed under
+# electrical-like components only (shared/corpus/nhtsa/SOURCES.txt): 83% electrical by
+# construction, the rest engine (speed control). Every other row was drawn without regard to its
+# component, as the complaints a dealership sees are.
+COMPONENT_FILTERED = ("jayjoo21/vehicle-defect-agent",)
 
 
 def make_group(make: str) -> str:
@@ -50,6 +62,7 @@ class Held:
     predicted: list[str] = field(default_factory=list)
     group_of: list[str] = field(default_factory=list)
     distributions: list[dict[str, float]] = field(default_factory=list)  # category -> probability
+    sources: list[str] = field(default_factory=list)  # each row's source_id
 
     @property
     def confidence(self) -> list[float]:
@@ -68,6 +81,25 @@ class Held:
         kept = self.kept(without, defects_only)
         return scores([self.truth[i] for i in kept], [self.predicted[i] for i in kept])
 
+    @classmethod
+    def scored(cls, truth, predicted, group_of, distributions, sources) -> Held:
+        """Rows already answered, scored per group."""
+        held = cls(truth=list(truth), predicted=list(predicted), group_of=list(group_of),
+                   distributions=list(distributions), sources=list(sources))  # fmt: skip
+        held.groups = {group: held.group(group) for group in dict.fromkeys(held.group_of)}
+        return held
+
+    def subset(self, keep: Sequence[int]) -> Held:
+        """The rows at `keep`, scored per group as a Held of their own."""
+        columns = (self.truth, self.predicted, self.group_of, self.distributions, self.sources)
+        return Held.scored(*([column[i] for i in keep] if column else [] for column in columns))
+
+    def abstaining(self, below: float) -> Held:
+        """The same rows answered as the enrichment answers them: `other` where the top
+        probability is under `below` (a miss wherever the complaint names a defect)."""
+        answers = [p if c >= below else "other" for p, c in zip(self.predicted, self.confidence, strict=True)]
+        return Held.scored(self.truth, answers, self.group_of, self.distributions, self.sources)
+
     def group(self, group: str, defects_only: bool = False) -> Scores:
         return self.pooled([g for g in set(self.group_of) if g != group], defects_only)
 
@@ -78,6 +110,13 @@ class Held:
         truth, predicted = [self.truth[i] for i in kept], [self.predicted[i] for i in kept]
         gold = sorted(set(truth))
         return dict(zip(gold, f1_score(truth, predicted, labels=gold, average=None, zero_division=0)))
+
+
+def drawn_by_component(provenance: Path) -> frozenset[str]:
+    """The source ids of the corpus's rows whose collector kept only some components
+    (`shared/corpus/nhtsa/complaints_provenance.csv` names each row's collector)."""
+    with open(provenance, newline="", encoding="utf-8") as f:
+        return frozenset(row["source_id"] for row in csv.DictReader(f) if row["repo"] in COMPONENT_FILTERED)
 
 
 def leave_make_group_out(
@@ -94,6 +133,7 @@ def leave_make_group_out(
         held.truth += [r.category for r in test]
         held.predicted += predicted
         held.group_of += [group] * len(test)
+        held.sources += [r.source for r in test]
         if hasattr(model, "predict_proba"):
             probabilities = model.predict_proba(texts)
             held.distributions += [

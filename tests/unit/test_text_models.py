@@ -31,6 +31,21 @@ def test_nhtsa_components_map_to_platform_categories(component, category):
     assert nhtsa_category(component) == category
 
 
+def test_the_complaints_drawn_by_component_are_the_hyundai_kia_sample_its_collector_filtered(corpus):
+    from ml.text.generalisation import drawn_by_component
+
+    filtered = drawn_by_component(corpus / "nhtsa" / "complaints_provenance.csv")
+    drawn = [r for r in complaints.load_nhtsa() if r.source in filtered]
+    # SOURCES.txt: kept only when the first component is one of these systems.
+    kept_systems = ("ELECTRICAL SYSTEM", "ELECTRONIC STABILITY CONTROL", "FORWARD COLLISION AVOIDANCE",
+                    "LANE DEPARTURE", "BACK OVER PREVENTION", "VEHICLE SPEED CONTROL", "UNKNOWN OR OTHER")  # fmt: skip
+    assert len(drawn) == 138
+    assert {r.make for r in drawn} == {"HYUNDAI", "KIA"}
+    assert all(r.component.startswith(kept_systems) for r in drawn)
+    rest = [r for r in complaints.load_nhtsa() if r.source not in filtered]
+    assert not all(r.component.startswith(kept_systems) for r in rest if r.make in ("HYUNDAI", "KIA"))
+
+
 def test_every_nhtsa_label_in_the_corpus_maps_to_a_known_category():
     assert {row.category for row in complaints.load_nhtsa()} <= set(CATEGORIES)
 
@@ -147,3 +162,34 @@ def test_defects_only_leaves_out_what_nhtsa_filed_as_no_defect_and_nothing_else(
     assert held.kept(("porsche",), defects_only=True) == [0]
     assert held.group("porsche", defects_only=True).n == 2
     assert held.pooled().n == 4 and held.pooled(defects_only=True).accuracy == 2 / 3
+
+
+def test_a_subset_of_what_was_held_out_is_scored_per_group_on_its_own_rows():
+    from ml.text.generalisation import Held
+
+    held = Held(
+        truth=["brakes", "engine", "engine", "brakes"],
+        predicted=["brakes", "electrical", "engine", "engine"],
+        group_of=["ford", "ford", "porsche", "kia"],
+        sources=["a", "b", "c", "d"],
+    )
+    part = held.subset([0, 2])
+    assert part.sources == ["a", "c"] and set(part.groups) == {"ford", "porsche"}
+    assert part.groups["ford"].n == 1 and part.groups["ford"].accuracy == 1.0
+    assert part.pooled().accuracy == 1.0 and held.pooled().accuracy == 0.5
+
+
+def test_answering_other_when_unsure_turns_only_the_unsure_answers_into_misses():
+    from ml.text.generalisation import Held
+
+    held = Held(
+        truth=["brakes", "engine", "engine"],
+        predicted=["brakes", "engine", "electrical"],
+        group_of=["ford", "ford", "gm"],
+        distributions=[{"brakes": 0.9, "engine": 0.1}, {"engine": 0.35, "brakes": 0.3}, {"electrical": 0.5}],
+        sources=["a", "b", "c"],
+    )
+    answered = held.abstaining(0.40)
+    assert answered.predicted == ["brakes", "other", "electrical"]
+    assert answered.groups["ford"].accuracy == 0.5 and answered.groups["ford"].predicted_only == ("other",)
+    assert held.predicted[1] == "engine"  # the held-out answers themselves are kept
