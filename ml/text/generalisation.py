@@ -82,7 +82,14 @@ class Held:
         return scores([self.truth[i] for i in kept], [self.predicted[i] for i in kept])
 
     @classmethod
-    def scored(cls, truth, predicted, group_of, distributions, sources) -> Held:
+    def scored(
+        cls,
+        truth: Sequence[str],
+        predicted: Sequence[str],
+        group_of: Sequence[str],
+        distributions: Sequence[dict[str, float]],
+        sources: Sequence[str],
+    ) -> Held:
         """Rows already answered, scored per group."""
         held = cls(truth=list(truth), predicted=list(predicted), group_of=list(group_of),
                    distributions=list(distributions), sources=list(sources))  # fmt: skip
