@@ -135,7 +135,7 @@ def main() -> None:
         ("every complaint", held, found["baseline"]),
         ("drawn without regard to component", unfiltered["classifier"], unfiltered["baseline"]),
         (f"  the same, 'other' under {complaints.UNSURE_BELOW:.2f}",
-         unfiltered["classifier"].abstaining(complaints.UNSURE_BELOW), unfiltered["baseline"]),
+         unfiltered["classifier"].as_answered(), unfiltered["baseline"]),
     )  # fmt: skip
     for label, ours, theirs in judged:
         pooled, base = ours.pooled(("porsche",), True), theirs.pooled(("porsche",), True)

@@ -153,6 +153,11 @@ def _prep(text: str) -> str:
     return mask(clean(text))
 
 
+def answer(category: str, probability: float) -> str:
+    """What the enrichment says: the category, or `other` where its probability is under UNSURE_BELOW."""
+    return category if probability >= UNSURE_BELOW else "other"
+
+
 def categorise(model, texts: list[str]) -> list[tuple[str, float]]:
     """Each text's category and the model's probability for it; `other` (with the top
     category's probability) where that probability is under UNSURE_BELOW."""
@@ -160,8 +165,7 @@ def categorise(model, texts: list[str]) -> list[tuple[str, float]]:
     found = []
     for row in probabilities:
         best = int(row.argmax())
-        category = str(model.classes_[best]) if row[best] >= UNSURE_BELOW else "other"
-        found.append((category, float(row[best])))
+        found.append((answer(str(model.classes_[best]), row[best]), float(row[best])))
     return found
 
 

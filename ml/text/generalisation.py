@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.text.complaints import Labelled, Scores, scores
+from ml.text.complaints import Labelled, Scores, answer, scores
 
 # Makes grouped by maker, so a held-out group shares no platform with what trained.
 MAKE_GROUPS = {
@@ -101,10 +101,10 @@ class Held:
         columns = (self.truth, self.predicted, self.group_of, self.distributions, self.sources)
         return Held.scored(*([column[i] for i in keep] if column else [] for column in columns))
 
-    def abstaining(self, below: float) -> Held:
-        """The same rows answered as the enrichment answers them: `other` where the top
-        probability is under `below` (a miss wherever the complaint names a defect)."""
-        answers = [p if c >= below else "other" for p, c in zip(self.predicted, self.confidence, strict=True)]
+    def as_answered(self) -> Held:
+        """The same rows answered as the enrichment answers them (`complaints.answer`): `other`
+        where the top probability is under UNSURE_BELOW, a miss wherever the complaint names a defect."""
+        answers = [answer(p, c) for p, c in zip(self.predicted, self.confidence, strict=True)]
         return Held.scored(self.truth, answers, self.group_of, self.distributions, self.sources)
 
     def group(self, group: str, defects_only: bool = False) -> Scores:

@@ -186,10 +186,14 @@ def test_answering_other_when_unsure_turns_only_the_unsure_answers_into_misses()
         truth=["brakes", "engine", "engine"],
         predicted=["brakes", "engine", "electrical"],
         group_of=["ford", "ford", "gm"],
-        distributions=[{"brakes": 0.9, "engine": 0.1}, {"engine": 0.35, "brakes": 0.3}, {"electrical": 0.5}],
+        distributions=[
+            {"brakes": 0.9, "engine": 0.1},
+            {"engine": complaints.UNSURE_BELOW - 0.05, "brakes": 0.3},
+            {"electrical": complaints.UNSURE_BELOW + 0.05},
+        ],
         sources=["a", "b", "c"],
     )
-    answered = held.abstaining(0.40)
+    answered = held.as_answered()
     assert answered.predicted == ["brakes", "other", "electrical"]
     assert answered.groups["ford"].accuracy == 0.5 and answered.groups["ford"].predicted_only == ("other",)
     assert held.predicted[1] == "engine"  # the held-out answers themselves are kept
