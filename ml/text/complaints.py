@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
 import threading
 from collections import Counter
@@ -230,7 +231,9 @@ def complaint_model(models_dir: Path | None = None):
         else:
             model = train(training_rows())
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            # Processes starting together (webserver, daemon, run workers) may each train it: each
+            # writes a file of its own and the last rename wins, a whole model either way.
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             joblib.dump(model, tmp)
             tmp.replace(path)
         _loaded[key] = model
