@@ -24,11 +24,23 @@ for _name, _value in DEMO_CREDENTIALS.items():
     os.environ.setdefault(_name, _value)
 
 
+# Ports a test hands to a server it starts: below Linux's default ephemeral range, so no outgoing
+# connection takes one before the server binds it, and in a block of their own per pytest-xdist
+# worker, so two workers never hand out the same one.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_PORTS = iter(range(20_000 + 500 * _WORKER, 20_500 + 500 * _WORKER))
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on loopback that nothing listens on now, and that no other test is given."""
+    for port in _PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # taken by something else on this machine
+                continue
+            return port
+    raise RuntimeError("this worker has handed out all of its ports")
 
 
 def clean_environment(*prefixes: str) -> dict[str, str]:

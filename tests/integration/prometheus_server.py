@@ -3,6 +3,7 @@ every second and evaluating `deploy/prometheus/rules.yml`, for the dashboard and
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import shutil
 import subprocess
@@ -34,15 +35,30 @@ class Prometheus:
         """The query's samples that are numbers (a quantile over no observations is NaN)."""
         return [r for r in self.query(expr) if math.isfinite(float(r["value"][1]))]
 
-    def scraped_since(self, moment: float, timeout: float = 30) -> None:
-        """Wait until a scrape that started after `moment` has been stored and the rules evaluated on it."""
+    def scraped_since(self, moment: float, timeout: float = 60) -> None:
+        """Wait until Prometheus holds a scrape serving figures read after `moment`, and every rule
+        group has been evaluated since that scrape.
+
+        `/metrics` serves the latest background reading: a scrape taken just after a change may
+        still serve figures read before it (the reading takes seconds on a loaded machine), so the
+        scrape's time alone says nothing of what it holds."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            stamps = self.query('timestamp(up{job="auterity"} == 1)')
-            if stamps and float(stamps[0]["value"][1]) > moment + 1:
-                return
+        read = "timestamp(auterity_metrics_snapshot_age_seconds) - auterity_metrics_snapshot_age_seconds"
+        scraped = None
+        while scraped is None:
+            assert time.monotonic() < deadline, f"Prometheus holds no reading of /metrics made after {moment}"
+            found = self.query(f"({read}) > {moment}")
+            if found:
+                scraped = float(self.query("timestamp(auterity_metrics_snapshot_age_seconds)")[0]["value"][1])
+            else:
+                time.sleep(0.3)
+        while not all(self._evaluated_after(scraped)):
+            assert time.monotonic() < deadline, f"the rules were not evaluated after the scrape at {scraped}"
             time.sleep(0.3)
-        raise AssertionError(f"Prometheus did not scrape /metrics after {moment}")
+
+    def _evaluated_after(self, moment: float) -> list[bool]:
+        groups = httpx.get(f"{self.url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        return [dt.datetime.fromisoformat(g["lastEvaluation"]).timestamp() > moment for g in groups]
 
     def settle(self) -> None:
         self.scraped_since(time.time())

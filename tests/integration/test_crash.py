@@ -35,7 +35,8 @@ def test_a_sync_killed_mid_run_and_rerun_loses_and_duplicates_nothing(tmp_path, 
     command = [sys.executable, "-m", "auterity_pipelines.cli.main", "sync", "--dealership", ROOFTOP,
                "--start", DAYS[0].isoformat(), "--end", DAYS[-1].isoformat()]  # fmt: skip
     settings = SimulatorSettings(now=NOW)
-    with start_simulator(settings, Faults(slow_every=1, slow_seconds=0.25)) as url:
+    faults = Faults(slow_every=1, slow_seconds=0.25)  # slow enough to be killed mid-run
+    with start_simulator(settings, faults) as url:
         write_fleet(tmp_path / "fleet.yaml", url)
         victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
@@ -45,6 +46,7 @@ def test_a_sync_killed_mid_run_and_rerun_loses_and_duplicates_nothing(tmp_path, 
         victim.wait()
         assert victim.returncode == -signal.SIGKILL, "the sync finished before it could be killed"
         at_kill = loaded(warehouse)
+        faults.slow_every = 0  # the rerun need not be slow
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     dms = RooftopDms(ROOFTOP, settings)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from auterity_pipelines.enrichment.tasks import LEAD_ENRICHMENT
 from auterity_pipelines.events.routes import LEAD_RECEIVED
-from auterity_pipelines.metrics.server import platform_sources, serve
+from auterity_pipelines.metrics.server import PlatformCollector, platform_sources, serve
 from auterity_pipelines.schema import partition_volumes
 from auterity_pipelines.simulator.data import SimulatorSettings
 from ml.serving import NeuroWeaverServer, ServingFaults, serve_in_thread
@@ -232,6 +232,24 @@ def test_a_refreshing_endpoint_serves_its_latest_reading_and_says_how_old_it_is(
             assert time.monotonic() < deadline, "the new decision never reached a scrape"
             time.sleep(0.1)
         assert sent == 1
+
+
+def test_a_reading_is_as_old_as_its_start_not_its_end():
+    """What a source returns may predate a change made while it was being read: the age served
+    counts from the start of the reading, so a reader waiting for figures newer than a change can
+    trust it."""
+
+    def slow() -> list:
+        time.sleep(0.5)
+        return []
+
+    collector = PlatformCollector({"slow": slow}, refresh_seconds=600)
+    collector.start()
+    try:
+        served = {f.name: f.samples[0].value for f in collector.collect()}
+    finally:
+        collector.stop()
+    assert served["auterity_metrics_snapshot_age_seconds"] >= 0.5
 
 
 def test_a_taken_port_fails_the_start_and_leaves_no_reading_thread(warehouse):
