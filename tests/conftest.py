@@ -24,6 +24,21 @@ for _name, _value in DEMO_CREDENTIALS.items():
     os.environ.setdefault(_name, _value)
 
 
+def pytest_xdist_auto_num_workers(config) -> int | None:
+    """`-n auto`: a worker per CPU this process may use (its affinity, and a cgroup v2 quota where
+    one is set), not per core of the host a container runs on; PYTEST_XDIST_AUTO_NUM_WORKERS
+    still decides where it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        cpus = min(cpus, int(quota) // int(period)) if quota != "max" else cpus
+    except (OSError, ValueError):
+        pass  # no cgroup v2 CPU controller here
+    return max(1, cpus)
+
+
 # Ports a test hands to a server it starts: below Linux's default ephemeral range, so no outgoing
 # connection takes one before the server binds it, and in a block of their own per pytest-xdist
 # worker, so two workers never hand out the same one.
