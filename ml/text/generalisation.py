@@ -130,23 +130,20 @@ def leave_make_group_out(
     train: Callable[[list[Labelled]], object], rows: list[Labelled], always: list[Labelled] = ()
 ) -> Held:
     """Train on every make group but one (plus `always`, rows with no make), score that one; all groups."""
-    held = Held()
+    truth, predicted, group_of, distributions, sources = [], [], [], [], []
     for group in sorted({make_group(r.make) for r in rows}):
         test = [r for r in rows if make_group(r.make) == group]
         model = train([r for r in rows if make_group(r.make) != group] + list(always))
         texts = [r.text for r in test]
-        predicted = [str(p) for p in model.predict(texts)]
-        held.groups[group] = scores([r.category for r in test], predicted)
-        held.truth += [r.category for r in test]
-        held.predicted += predicted
-        held.group_of += [group] * len(test)
-        held.sources += [r.source for r in test]
+        predicted += [str(p) for p in model.predict(texts)]
+        truth += [r.category for r in test]
+        group_of += [group] * len(test)
+        sources += [r.source for r in test]
         if hasattr(model, "predict_proba"):
-            probabilities = model.predict_proba(texts)
-            held.distributions += [
-                dict(zip(map(str, model.classes_), row, strict=True)) for row in probabilities
+            distributions += [
+                dict(zip(map(str, model.classes_), row, strict=True)) for row in model.predict_proba(texts)
             ]
-    return held
+    return Held.scored(truth, predicted, group_of, distributions, sources)
 
 
 def _log_probabilities(distribution: dict[str, float]) -> np.ndarray:

@@ -47,9 +47,9 @@ class Prometheus:
         scraped = None
         while scraped is None:
             assert time.monotonic() < deadline, f"Prometheus holds no reading of /metrics made after {moment}"
-            found = self.query(f"({read}) > {moment}")
+            found = self.query(f"timestamp(auterity_metrics_snapshot_age_seconds) and ({read}) > {moment}")
             if found:
-                scraped = float(self.query("timestamp(auterity_metrics_snapshot_age_seconds)")[0]["value"][1])
+                scraped = float(found[0]["value"][1])
             else:
                 time.sleep(0.3)
         while not all(self._evaluated_after(scraped)):
