@@ -15,6 +15,25 @@ def test_the_bundled_training_copy_is_the_shared_corpus_unchanged(corpus):
     assert complaints.NHTSA_PATH.read_bytes() == (corpus / "nhtsa" / "complaints.csv").read_bytes()
 
 
+def test_the_written_texts_name_known_categories_and_copy_no_complaint():
+    """ml/data/SOURCES.md says the lexicon and the service requests are written here: none shares
+    eight words in a row with a corpus narrative (a stock phrase such as "brake pedal goes to the
+    floor" is shorter)."""
+    import re
+
+    from ml.text.vocabulary import load_lexicon
+
+    def runs(text: str) -> set[str]:
+        words = re.findall(r"[a-z]+", text.lower())
+        return {" ".join(words[i : i + 8]) for i in range(len(words) - 7)}
+
+    corpus = set().union(*(runs(r.text) for r in complaints.load_nhtsa()))
+    written = load_lexicon() + [(r.text, r.category) for r in complaints.load_service_requests()]
+    assert len(written) > 200
+    assert {category for _, category in written} <= set(CATEGORIES)
+    assert [text for text, _ in written if runs(text) & corpus] == []
+
+
 @pytest.mark.parametrize(
     ("component", "category"),
     [
