@@ -207,16 +207,15 @@ def complaint_model(models_dir: Path | None = None):
     import joblib
 
     from auterity_pipelines.settings import auterity_home
+    from ml.text import vocabulary
 
     digest = hashlib.sha256(MODEL_VERSION.encode())
-    from ml.text.vocabulary import LEXICON_PATH
-
     for path in (
         NHTSA_PATH,
         SERVICE_REQUESTS_PATH,
-        LEXICON_PATH,
+        *vocabulary.WRITTEN_FILES,
         Path(__file__),
-        Path(__file__).with_name("vocabulary.py"),
+        Path(vocabulary.__file__),
     ):
         digest.update(path.read_bytes())
     key = digest.hexdigest()[:16]

@@ -43,7 +43,8 @@ def fingerprint(train_rows: list[complaints.Labelled], test_rows: list[complaint
     digest = hashlib.sha256(complaints.MODEL_VERSION.encode())
     for module in (complaints, categories, vocabulary):
         digest.update(Path(module.__file__).read_bytes())
-    digest.update(vocabulary.LEXICON_PATH.read_bytes())
+    for path in vocabulary.WRITTEN_FILES:
+        digest.update(path.read_bytes())
     for side in (train_rows, test_rows):
         for row in side:
             digest.update(f"{row.category}\t{row.text}\n".encode())

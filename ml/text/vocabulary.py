@@ -2,11 +2,16 @@
 the words that name each category.
 
 The corpus is 76% Porsche, so a model learns "Taycan" and "PCM" as if they meant a category.
-Vehicle names (makes from a list written here, and the makes and models the corpus names) and
-years are replaced by placeholders before anything is learnt. NHTSA's component labels, the
-corpus's own vocabulary of parts, become short training texts of their category; and a
-lexicon written here (ml/data/category_lexicon.csv) says in a mechanic's words what each
-category is about, so no category depends on one maker's way of filing.
+Vehicle names and years are replaced by placeholders before anything is learnt. The names are a
+list written here (ml/data/vehicle_names.csv: makes sold in North America and their models),
+not the corpus's own: a name the corpus files under a make ("Child Seat", "Trans Am", "Town
+Car") can be a word complaints are made of, and a complaint about a make the corpus lacks is
+masked as well as one about a make it holds.
+
+NHTSA's component labels, the corpus's own vocabulary of parts, become short training texts of
+their category; and a lexicon written here (ml/data/category_lexicon.csv) says in owners' and
+mechanics' words what each category is about, so no category depends on one maker's way of
+filing.
 """
 
 from __future__ import annotations
@@ -18,94 +23,25 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LEXICON_PATH = DATA_DIR / "category_lexicon.csv"
+NAMES_PATH = DATA_DIR / "vehicle_names.csv"
+WRITTEN_FILES = (LEXICON_PATH, NAMES_PATH)  # what training reads besides the labelled rows
 
-# Makes sold in North America, written here: complaints about makes the corpus barely holds
-# still have their names masked.
-MAKES = [
-    "acura",
-    "alfa",
-    "romeo",
-    "aston",
-    "martin",
-    "audi",
-    "bentley",
-    "bmw",
-    "buick",
-    "cadillac",
-    "chevrolet",
-    "chevy",
-    "chrysler",
-    "dodge",
-    "eagle",
-    "ferrari",
-    "fiat",
-    "fisker",
-    "ford",
-    "genesis",
-    "geo",
-    "gmc",
-    "honda",
-    "hummer",
-    "hyundai",
-    "infiniti",
-    "isuzu",
-    "jaguar",
-    "jeep",
-    "kia",
-    "lamborghini",
-    "land",
-    "rover",
-    "lexus",
-    "lincoln",
-    "lotus",
-    "lucid",
-    "maserati",
-    "mazda",
-    "mclaren",
-    "mercedes",
-    "benz",
-    "mercury",
-    "mini",
-    "mitsubishi",
-    "nissan",
-    "oldsmobile",
-    "plymouth",
-    "polestar",
-    "pontiac",
-    "porsche",
-    "ram",
-    "rivian",
-    "rolls",
-    "royce",
-    "saab",
-    "saturn",
-    "scion",
-    "smart",
-    "subaru",
-    "suzuki",
-    "tesla",
-    "toyota",
-    "volkswagen",
-    "vw",
-    "volvo",
-]
 _NUMBERS = re.compile(r"\b(?:19|20)\d\d\b|\d+")
+
+
+def vehicle_names(path: Path = NAMES_PATH) -> list[str]:
+    """Every make, alias and model of the written list, longest first."""
+    names = set()
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            names |= set(row["make"].split("|")) | set(row["models"].split())
+    return sorted(names - {""}, key=len, reverse=True)
 
 
 @lru_cache(maxsize=1)
 def _vehicle_names() -> re.Pattern:
-    from ml.text.complaints import NHTSA_PATH
-
-    names = set(MAKES)
-    with open(NHTSA_PATH, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            names.add(row["make"].lower())
-            names |= {w for w in re.split(r"[\s/-]+", row["model"].lower()) if len(w) > 2 and not w.isdigit()}
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    # A model named like a common word ("Five Hundred") keeps the word.
-    ordered = sorted(names - {"", "unknown"} - ENGLISH_STOP_WORDS, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in ordered) + r")\b")
+    words = ("[\\s-]+".join(re.escape(word) for word in name.split()) for name in vehicle_names())
+    return re.compile(r"\b(?:" + "|".join(words) + r")\b")
 
 
 def mask(text: str) -> str:

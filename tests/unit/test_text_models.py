@@ -34,6 +34,35 @@ def test_the_written_texts_name_known_categories_and_copy_no_complaint():
     assert [text for text, _ in written if runs(text) & corpus] == []
 
 
+def test_vehicle_names_are_masked_and_the_words_complaints_are_made_of_are_not():
+    from ml.text.vocabulary import mask
+
+    masked = mask(
+        "My 2019 PORSCHE Cayenne and my Mercedes-Benz Sprinter, the RAV4 too: "
+        "the child seat belt jammed and the trans slipped on the inner edge"
+    ).split()
+    assert masked.count("vehiclename") == 5 and "0" in masked
+    for name in ("porsche", "cayenne", "mercedes", "benz", "sprinter", "rav4", "2019"):
+        assert name not in masked
+    for word in ("child", "seat", "belt", "jammed", "trans", "slipped", "edge"):
+        assert word in masked
+
+
+def test_no_vehicle_name_is_a_word_of_the_written_texts_or_of_nhtsa_components():
+    """The corpus files child seats under makes ("Gerry", model "Child Safety Seat") and has a
+    "Trans Am" and a "Town Car": names taken from it masked "seat" and "trans" in every complaint."""
+    import re
+
+    from ml.text import vocabulary
+
+    texts = vocabulary.load_lexicon() + [(r.text, r.category) for r in complaints.load_service_requests()]
+    texts += vocabulary.component_texts(r.component for r in complaints.load_nhtsa())
+    words = set().union(*(re.findall(r"[a-z0-9-]+", text.lower()) for text, _ in texts))
+    names = vocabulary.vehicle_names()
+    assert len(names) > 300
+    assert sorted(set(names) & words) == []
+
+
 @pytest.mark.parametrize(
     ("component", "category"),
     [
