@@ -245,3 +245,22 @@ def test_answering_other_when_unsure_turns_only_the_unsure_answers_into_misses()
     assert answered.predicted == ["brakes", "other", "electrical"]
     assert answered.groups["ford"].accuracy == 0.5 and answered.groups["ford"].predicted_only == ("other",)
     assert held.predicted[1] == "engine"  # the held-out answers themselves are kept
+
+
+def test_resampled_macro_f1_draws_the_same_rows_for_each_prediction_and_narrows_with_more_rows():
+    import numpy as np
+
+    from ml.text.generalisation import resampled_macro_f1
+
+    truth = ["brakes", "engine", "body", "electrical", "brakes"] * 20
+    every_fifth_wrong = [t if i % 5 else "engine" for i, t in enumerate(truth)]
+    drawn = resampled_macro_f1(truth, truth, every_fifth_wrong, draws=300)
+    assert drawn.shape == (300, 2)
+    assert (drawn[:, 0] == 1.0).all()  # a perfect answer is perfect on any rows drawn
+    assert (drawn[:, 1] < 1.0).all() and drawn[:, 1].std() > 0
+    # Drawn from the same rows, two identical answers never differ; drawn separately they would.
+    same = resampled_macro_f1(truth, every_fifth_wrong, every_fifth_wrong, draws=100)
+    assert (same[:, 0] == same[:, 1]).all()
+    more = resampled_macro_f1(truth * 9, every_fifth_wrong * 9, draws=300)
+    assert np.ptp(np.quantile(more, [0.025, 0.975])) < np.ptp(np.quantile(drawn[:, 1], [0.025, 0.975])) / 2
+    assert (resampled_macro_f1(truth, every_fifth_wrong, draws=50) == drawn[:50, 1:]).all()  # seeded
