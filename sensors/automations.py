@@ -13,6 +13,7 @@ from auterity_pipelines.jobs import automations_job, lead_intake_job
 from auterity_pipelines.partitions import DAYS, DEALERSHIPS, partition_key, split_key
 from resources.warehouse import Warehouse
 from sensors.events import fleet_or_skip
+from sensors.materializations import latest_storage_id, materializations_after
 
 PAGE = 300
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -102,14 +103,9 @@ def automation_triggers(
         after = cursor.get(name)
         if after is None:
             # First evaluation: start from now, not from every materialization in history.
-            latest = context.instance.get_latest_materialization_event(dg.AssetKey(list(path)))
-            cursor[name] = latest.storage_id if latest is not None else 0
+            cursor[name] = latest_storage_id(context.instance, dg.AssetKey(list(path)))
             continue
-        records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(path)), after_storage_id=after),
-            limit=PAGE,
-            ascending=True,
-        ).records
+        records = materializations_after(context.instance, dg.AssetKey(list(path)), after, PAGE)
         if records:
             cursor[name] = records[-1].storage_id
         requests += triggered_requests(

@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets.core import CORE_KEYS
 from auterity_pipelines.jobs import enrichment_job
+from sensors.materializations import latest_storage_id, materializations_after
 
 PAGE = 200
 REPAIR_ORDER_ENRICHMENTS = dg.AssetKey(["enrichment", "repair_order_enrichments"])
@@ -20,11 +21,8 @@ def enrich_synced_repair_orders(context: dg.SensorEvaluationContext) -> dg.Senso
     key = CORE_KEYS["repair_order_lines"]
     if context.cursor is None:
         # From now on: days synced before the sensor first looked are a backfill's to enrich.
-        latest = context.instance.get_latest_materialization_event(key)
-        return dg.SensorResult(cursor=str(latest.storage_id if latest else 0))
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, after_storage_id=int(context.cursor)), limit=PAGE, ascending=True
-    ).records
+        return dg.SensorResult(cursor=str(latest_storage_id(context.instance, key)))
+    records = materializations_after(context.instance, key, int(context.cursor), PAGE)
     if not records:
         return dg.SkipReason("no repair-order lines synced since the last look")
     partitions = {r.partition_key: r.storage_id for r in records if r.partition_key}  # the newest per day

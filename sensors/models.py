@@ -10,6 +10,7 @@ from assets.scoring import LEAD_MODEL, LEAD_SCORES, UNSCORED
 from auterity_pipelines.jobs import lead_scoring_job, model_training_job
 from resources.mlflow import NeuroWeaver
 from resources.warehouse import Warehouse
+from sensors.materializations import materializations_after
 
 SCORING_PAGE = 200  # materializations per evaluation, well inside the 60 s limit
 
@@ -86,11 +87,7 @@ def score_new_leads(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
         (
             record
             for key in (CORE_KEYS["leads"], LEAD_SCORES)
-            for record in context.instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
-                limit=SCORING_PAGE,
-                ascending=True,
-            ).records
+            for record in materializations_after(context.instance, key, after, SCORING_PAGE)
         ),
         key=lambda record: record.storage_id,
     )[:SCORING_PAGE]

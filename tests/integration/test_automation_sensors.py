@@ -24,8 +24,9 @@ def _materialized(instance, path: list[str], partition: str = PARTITION) -> None
 
 def test_a_lead_scored_starts_each_hot_lead_automation_covering_its_rooftop_once(instance, warehouse):
     resources = {"warehouse": warehouse}
+    _materialized(instance, ["ml", "lead_scores"])  # history before the sensor's first look
     first = automation_triggers(dg.build_sensor_context(instance=instance, resources=resources))
-    assert not first.run_requests  # history before the sensor's first look is not replayed
+    assert not first.run_requests  # is not replayed
     _materialized(instance, ["ml", "lead_scores"])
     instance.report_runless_asset_event(
         dg.AssetMaterialization(asset_key=["ml", "lead_scores"])
@@ -103,7 +104,9 @@ def test_each_event_template_is_started_by_what_it_reads(instance, warehouse):
 def test_repair_order_lines_synced_are_enriched_so_an_unhappy_customer_is_raised_that_day(instance):
     from sensors.enrichment import enrich_synced_repair_orders
 
+    _materialized(instance, ["core", "repair_order_lines"], f"{DAY.isoformat()}|northgate-ford")
     first = enrich_synced_repair_orders(dg.build_sensor_context(instance=instance))
+    assert not first.run_requests  # a day synced before the sensor first looked is a backfill's
     _materialized(instance, ["core", "repair_order_lines"])
     _materialized(instance, ["core", "repair_order_lines"])  # twice in a tick: one run for the day
     result = enrich_synced_repair_orders(dg.build_sensor_context(instance=instance, cursor=first.cursor))

@@ -12,6 +12,7 @@ import time
 import httpx
 import psutil
 import pytest
+import yaml
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -37,13 +38,19 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
     fleet = write_fleet(
         tmp_path / "fleet.yaml", f"http://127.0.0.1:{sim_port}", extract_root=tmp_path / "extracts"
     )
+    # The demo automations send harbor-kia's hot leads to its CRM: with a CRM the automations file
+    # is valid, so any sensor error below is a fault, not the file's problem reported.
+    config = yaml.safe_load(fleet.read_text())
+    config["dealerships"][-1]["crm_webhook_url"] = f"http://127.0.0.1:{sim_port}/_crm/harbor-kia/leads"
+    fleet.write_text(yaml.safe_dump(config))
     env = clean_environment()
     env.update(AUTERITY_HOME=str(tmp_path / "home"), AUTERITY_FLEET=str(fleet))
-    dev = subprocess.Popen(
-        [sys.executable, "-m", "auterity_pipelines.cli.main", "dev", "--port", str(ui_port),
-         "--simulator-port", str(sim_port), "--extract-days", "2", "--metrics-port", str(metrics_port)],
-        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    with open(tmp_path / "dev.log", "wb") as output:  # dev writes to its own copy of the file
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "auterity_pipelines.cli.main", "dev", "--port", str(ui_port),
+             "--simulator-port", str(sim_port), "--extract-days", "2", "--metrics-port", str(metrics_port)],
+            env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         wait_for(f"http://127.0.0.1:{ui_port}/server_info", dev, 180, "auterity dev")
         up = time.monotonic()  # the UI answers
@@ -93,6 +100,10 @@ def test_dev_serves_the_ui_runs_a_partition_through_the_daemon_and_stops_on_ctrl
         dev.wait(timeout=120)
     time.sleep(2)
     assert session_processes(dev.pid) == [], "processes outlived Ctrl-C"
+    # Every sensor and schedule the daemon ticked on this fresh install ticked without an error.
+    log = (tmp_path / "dev.log").read_text(errors="replace")
+    failed = [log[i : i + 3000] for i in range(len(log)) if log.startswith("tick caught an error", i)]
+    assert not failed, failed[0]
 
 
 def test_ctrl_c_ends_a_run_worker_that_started_after_it():
