@@ -9,11 +9,12 @@ categories beside. Printed per group, pooled (all groups, and without Porsche, 7
 corpus), per category; then the calibration of the classifier's top probability (the
 temperature its held-out predictions ask for, and the expected calibration error as trained
 and with each group's temperature fitted on the other groups only), how many answers turn to
-"other" at the unsure threshold with the accuracy on the rest, and the training time and size
-of each model trained on everything. Last, the scores without the complaints one collector drew
-by component (generalisation.drawn_by_component), and the target judged on every complaint, on
-those drawn without regard to component, and on those answered as the enrichment answers, each
-with how far it moves when the complaints are resampled.
+"other" at the unsure threshold with the accuracy on the rest, the training time and size of
+each model trained on everything, and what the classifier's sentence vectors cost to encode
+afresh. Last, the scores without the complaints one collector drew by component
+(generalisation.drawn_by_component), and the target judged on every complaint, on those drawn
+without regard to component, and on those answered as the enrichment answers, each with how
+far it moves when the complaints are resampled.
 
     .venv/bin/python -m bench.text_models
 """
@@ -46,7 +47,7 @@ def timed(train, rows):
 def main() -> None:
     import numpy as np
 
-    from ml.text import complaints
+    from ml.text import complaints, sentences
     from ml.text.generalisation import (
         baseline,
         calibration_error,
@@ -116,6 +117,20 @@ def main() -> None:
     ):
         model, seconds = timed(train, data)
         print(f"  {label:10} {seconds:6.1f} s  {trained_size(model) / 1e6:6.1f} MB")
+    texts = complaints.training_texts()
+    coder = sentences.Encoder(sentences.model_path(), vectors=None)
+    started = time.perf_counter()
+    coder.encode(texts)
+    seconds = time.perf_counter() - started
+    print(f"  the classifier's {len(texts)} sentence vectors encoded afresh, as without the shipped file: "
+          f"{seconds:.1f} s ({len(texts) / seconds:.0f} texts/s)")  # fmt: skip
+    lines = [r.text for r in written]
+    coder = sentences.Encoder(sentences.model_path(), vectors=None)
+    started = time.perf_counter()
+    for line in lines:
+        coder.encode([line])
+    print(f"  one short service request at a time, as the enrichment asks: "
+          f"{(time.perf_counter() - started) / len(lines) * 1000:.0f} ms each")  # fmt: skip
     print()
     filtered = drawn_by_component(PROVENANCE)
     unfiltered = {

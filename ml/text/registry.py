@@ -22,7 +22,7 @@ from ml.text import complaints
 
 COMPLAINT_MODEL = "neuroweaver_complaint_classifier"
 # What the pipeline holds besides scikit-learn's usual types (skops loads nothing else).
-SKOPS_TRUSTED_TYPES = ["ml.text.complaints._prep"]
+SKOPS_TRUSTED_TYPES = ["ml.text.complaints._prep", "ml.text.complaints._sentence_vectors"]
 
 
 def holdout() -> tuple[list[complaints.Labelled], list[complaints.Labelled]]:
@@ -36,14 +36,9 @@ FINGERPRINT_TAG = "auterity.fingerprint"  # on a model version: what its trainin
 def fingerprint(train_rows: list[complaints.Labelled], test_rows: list[complaints.Labelled]) -> str:
     """The training data, the holdout and the code that trains: a version is new only when one changes."""
     import hashlib
-    from pathlib import Path
-
-    from ml.text import categories, vocabulary
 
     digest = hashlib.sha256(complaints.MODEL_VERSION.encode())
-    for module in (complaints, categories, vocabulary):
-        digest.update(Path(module.__file__).read_bytes())
-    for path in vocabulary.WRITTEN_FILES:
+    for path in complaints.trained_by():
         digest.update(path.read_bytes())
     for side in (train_rows, test_rows):
         for row in side:
