@@ -59,12 +59,12 @@ class Encoder:
             )
         options = onnxruntime.SessionOptions()
         # Its own default is every core of the host, also inside a pod limited to fewer.
-        options.intra_op_num_threads = min(4, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        options.intra_op_num_threads = min(4, cpus or 1)
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.tokenizer = BertWordPieceTokenizer(str(VOCAB_PATH), lowercase=True)
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding()
         self.shipped = _load_shipped(vectors)
         self.recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self.lock = threading.Lock()
@@ -97,9 +97,13 @@ class Encoder:
     def run(self, texts: list[str]) -> np.ndarray:
         """Mean of the last hidden states over each text's tokens, unit length, through float16
         (as shipped), so a vector is the same whether it was shipped or encoded here."""
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], np.int64)
-        attention = np.array([e.attention_mask for e in encoded], np.int64)
+        # One text at a time: encode_batch's thread pool makes every later fork of this process
+        # (a run's subprocesses) print a warning, and tokenizing is a small share of the time.
+        encoded = [self.tokenizer.encode(text).ids for text in texts]
+        ids = np.zeros((len(texts), max(map(len, encoded))), np.int64)
+        for row, tokens in enumerate(encoded):
+            ids[row, : len(tokens)] = tokens
+        attention = (ids != 0).astype(np.int64)  # 0 is [PAD]; every text has [CLS] and [SEP]
         hidden = self.session.run(
             None, {"input_ids": ids, "attention_mask": attention, "token_type_ids": np.zeros_like(ids)}
         )[0]
