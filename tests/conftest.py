@@ -95,13 +95,15 @@ def amqp_queue():
     except Exception as exc:  # pika raises several kinds for an absent broker
         service_missing("RabbitMQ", "AUTERITY_TEST_AMQP_URL", exc)
     queue = f"auterity.test.{uuid.uuid4().hex[:8]}"
-    channel = connection.channel()
-    declare(channel, queue)
+    with connection:
+        declare(connection.channel(), queue)
     try:
         yield AMQP_URL, queue
     finally:
-        channel.queue_delete(queue)
-        connection.close()
+        # A connection of its own: an idle blocking connection answers no heartbeats, and the broker
+        # drops it during a test that runs for minutes.
+        with pika.BlockingConnection(pika.URLParameters(AMQP_URL)) as connection:
+            connection.channel().queue_delete(queue)
 
 
 @pytest.fixture(scope="session")
