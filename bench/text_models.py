@@ -14,7 +14,8 @@ each model trained on everything, and what the classifier's sentence vectors cos
 afresh. Last, the scores without the complaints one collector drew by component
 (generalisation.drawn_by_component), and the target judged on every complaint, on those drawn
 without regard to component, and on those answered as the enrichment answers, each with how
-far it moves when the complaints are resampled.
+far it moves when the complaints are resampled, and what the classifier scores without its
+sentence vectors.
 
     .venv/bin/python -m bench.text_models
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import io
 import time
+from functools import partial
 from pathlib import Path
 
 TARGET_MACRO_F1 = 0.72
@@ -67,6 +69,9 @@ def main() -> None:
     found = {
         "classifier": leave_make_group_out(complaints.train, rows, written),
         "baseline": leave_make_group_out(baseline, rows),
+        "no sentences": leave_make_group_out(
+            partial(complaints.train, sentence_vectors=False), rows, written
+        ),
     }
     held = found["classifier"]
     print(
@@ -175,6 +180,13 @@ def main() -> None:
             [theirs.predicted[i] for i in kept],
         )
         spreads.append((label, drawn[:, 0], drawn[:, 0] - drawn[:, 1]))
+    print("  the classifier without its sentence vectors (words and characters only, the same folds):")
+    for label, ours in (
+        ("every complaint", found["no sentences"]),
+        ("drawn without regard", unfiltered["no sentences"]),
+    ):
+        print(f"    {label:32} {ours.pooled(('porsche',), True).macro_f1:.3f}; porsche held out "
+              f"{ours.group('porsche', defects_only=True).macro_f1:.3f}")  # fmt: skip
     print(
         f"\nhow far these figures move with the complaints drawn ({len(drawn)} bootstrap resamples, 95% of them):"
     )

@@ -112,12 +112,13 @@ def holdout_split(rows: list[Labelled]) -> tuple[list[Labelled], list[Labelled]]
     return single + train, test
 
 
-def train(rows: list[Labelled]):
+def train(rows: list[Labelled], sentence_vectors: bool = True):
     """A fitted scikit-learn pipeline from text to category, with calibrated probabilities.
 
     Besides `rows`: their NHTSA component labels as texts, and the written lexicon
     (`vocabulary`). Each make's rows weigh at most as much as MAKE_CAP rows, so the corpus's
-    Porsche majority does not decide what a brake complaint sounds like.
+    Porsche majority does not decide what a brake complaint sounds like. Without
+    `sentence_vectors`, words and characters only: what bench/text_models compares against.
     """
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -129,13 +130,13 @@ def train(rows: list[Labelled]):
     # Words and word pairs carry the topic; character n-grams survive NHTSA's abbreviations and
     # typos; sentence vectors carry what a complaint means in words the corpus never used. Each
     # block is of unit length, so none outweighs the others.
-    features = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(preprocessor=_prep, sublinear_tf=True, stop_words="english", ngram_range=(1, 2))),
-            ("chars", TfidfVectorizer(preprocessor=_prep, analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
-            ("sentences", FunctionTransformer(_sentence_vectors)),
-        ]
-    )  # fmt: skip
+    blocks = [
+        ("words", TfidfVectorizer(preprocessor=_prep, sublinear_tf=True, stop_words="english", ngram_range=(1, 2))),
+        ("chars", TfidfVectorizer(preprocessor=_prep, analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
+    ]  # fmt: skip
+    if sentence_vectors:
+        blocks.append(("sentences", FunctionTransformer(_sentence_vectors)))
+    features = FeatureUnion(blocks)
     model = make_pipeline(features, LogisticRegression(C=C, class_weight="balanced", max_iter=5000))
     model.fit(texts, labels, logisticregression__sample_weight=np.asarray(weights))
     # Temperature scaling inside the model: softmax((xw + b) / T), the same ranking, and a plain
