@@ -16,8 +16,10 @@ encoded when asked for.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -115,12 +117,18 @@ class Encoder:
 
 
 def _load_shipped(path: Path | None) -> dict[str, np.ndarray]:
+    """The shipped vectors by key; none where the file is missing, unreadable (a partial checkout, a
+    Git LFS pointer) or written by another encoder: they are a cache, and each text is encoded anew."""
     if path is None or not path.is_file():
         return {}
-    with np.load(path, allow_pickle=False) as data:
-        if str(data["model"]) != MODEL_SHA256 or int(data["max_tokens"]) != MAX_TOKENS:
-            return {}  # written by another encoder: each text is encoded anew
-        return dict(zip(map(str, data["keys"]), data["vectors"].astype(np.float32), strict=True))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["model"]) != MODEL_SHA256 or int(data["max_tokens"]) != MAX_TOKENS:
+                return {}
+            return dict(zip(map(str, data["keys"]), data["vectors"].astype(np.float32), strict=True))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        logging.getLogger(__name__).warning("ignoring the shipped sentence vectors at %s: %s", path, exc)
+        return {}
 
 
 _lock = threading.Lock()

@@ -70,6 +70,23 @@ def test_the_encoder_refuses_a_model_file_it_does_not_know(tmp_path):
         sentences.Encoder(model)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1256280\n", "truncated"],
+    ids=["lfs_pointer", "truncated"],
+)
+def test_an_unreadable_shipped_file_is_ignored_and_every_text_still_gets_its_vector(
+    tmp_path, content, caplog
+):
+    vectors = tmp_path / "sentence_vectors.npz"
+    vectors.write_bytes(sentences.VECTORS_PATH.read_bytes()[:50_000] if content == "truncated" else content)
+    encoder = sentences.Encoder(sentences.model_path(), vectors=vectors)
+    assert encoder.shipped == {}
+    assert "ignoring the shipped sentence vectors" in caplog.text
+    text = sorted(training_texts(), key=len)[0]
+    np.testing.assert_allclose(encoder.encode([text])[0], shipped()[sentences.key(text)], atol=2e-3)
+
+
 def test_a_process_keeps_only_the_newest_vectors_of_texts_outside_the_shipped_file(monkeypatch):
     encoder = sentences.Encoder(sentences.model_path())
     monkeypatch.setattr(sentences, "RECENT", 3)
